@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import jsonschema
+import numpy as np
+
+if TYPE_CHECKING:
+    from bots.candles import Candles
 
 
 class ParamsError(ValueError):
@@ -16,11 +21,80 @@ class ParamsError(ValueError):
         super().__init__(f"{first[0]}: {first[1][0]}")
 
 
+@dataclass
+class Rule:
+    """When the positions are `when` and `mask[i]` holds at candle i, go to positions `then`.
+
+    Positions are tuples, one signed size per leg (> 0 long, < 0 short, 0 flat).
+    """
+
+    when: tuple[float, ...]
+    mask: np.ndarray
+    then: tuple[float, ...]
+
+
+class Bar:
+    """What a strategy sees when candle `i` has closed, and where it places its orders.
+
+    `legs` and `ind` are the arrays handed to `precompute` and its result; only the last
+    `window()` rows up to `i` are guaranteed to exist (a live feed keeps no more).
+    """
+
+    __slots__ = ("i", "legs", "ind", "positions", "rules", "targets", "logs")
+
+    def __init__(self, i: int, legs: Sequence[Candles], ind: dict[str, np.ndarray],
+                 positions: tuple[float, ...], rules: list[Rule] | None = None):
+        self.i = i
+        self.legs = legs
+        self.ind = ind
+        self.positions = positions
+        self.rules = rules
+        self.targets: list[float] | None = None
+        self.logs: list[str] = []
+
+    @property
+    def time(self) -> int:
+        return int(self.legs[0].time[self.i])
+
+    def close(self, leg: int = 0) -> float:
+        return float(self.legs[leg].close[self.i])
+
+    def value(self, name: str) -> float:
+        """The indicator `name` at this candle (NaN until its window is full)."""
+        return float(self.ind[name][self.i])
+
+    def position(self, leg: int = 0) -> float:
+        return self.positions[leg]
+
+    def set_target(self, size: float, leg: int = 0) -> None:
+        """Market order(s) bringing the net position of `leg` to `size` at the next open."""
+        if self.targets is None:
+            self.targets = list(self.positions)
+        self.targets[leg] = float(size)
+
+    def set_targets(self, sizes: Sequence[float]) -> None:
+        self.targets = [float(s) for s in sizes]
+
+    def log(self, line: str) -> None:
+        self.logs.append(line)
+
+
 class Strategy:
     """A trading strategy. Subclasses declare their metadata and parameter schema.
 
     `param_schema` is real JSON Schema (`minimum`/`maximum`, not the seed's `min`/`max`); the
     registry syncs these class attributes into the strategies table.
+
+    Trading logic, in three hooks shared by backtests and live sessions:
+    - `window()`: how many candles (ending at the current one) the indicators need.
+    - `precompute(legs)`: indicator arrays over whole candle arrays, each row computed from the
+      last `window()` rows only (see bots.indicators), NaN until enough candles of the run
+      exist: there is no warm-up from before the range, live or backtest.
+    - `on_candle(bar)`: called after each closed candle; sets target net positions, filled at
+      the next candle's open. The default follows `rules()`.
+    `rules(ind, legs)` may describe the decisions as a small state machine over positions;
+    backtests then jump from one state change to the next instead of visiting every candle,
+    and live sessions evaluate the same rules on the last row. Either way, the same floats.
     """
 
     id: ClassVar[str]
@@ -35,6 +109,32 @@ class Strategy:
 
     def __init__(self, params: dict[str, Any]):
         self.params = self.validate_params(params)
+
+    def window(self) -> int:
+        """Candles of history (including the current one) one row of `precompute` needs."""
+        return 1
+
+    def precompute(self, legs: Sequence[Candles]) -> dict[str, np.ndarray]:
+        """Indicator arrays aligned with the candles (one entry per candle)."""
+        return {}
+
+    def rules(self, ind: dict[str, np.ndarray], legs: Sequence[Candles]) -> list[Rule] | None:
+        """Decisions as rules over positions, in priority order; None to use on_candle only."""
+        return None
+
+    def on_candle(self, bar: Bar) -> None:
+        """Decide after candle `bar.i` closed; the default applies the first matching rule."""
+        if bar.rules is None:
+            return
+        for rule in bar.rules:
+            if rule.when == bar.positions and rule.mask[bar.i]:
+                bar.set_targets(rule.then)
+                return
+
+    @classmethod
+    def uses_rules(cls) -> bool:
+        """True when decisions come from rules() alone (the fast backtest path applies)."""
+        return cls.on_candle is Strategy.on_candle
 
     @classmethod
     def validate_params(

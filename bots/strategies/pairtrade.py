@@ -1,4 +1,10 @@
-from bots.strategies.base import Strategy
+from typing import Sequence
+
+import numpy as np
+
+from bots.candles import Candles
+from bots.indicators import rolling_mean_std
+from bots.strategies.base import Rule, Strategy
 
 
 class PairTradeBot(Strategy):
@@ -30,3 +36,26 @@ class PairTradeBot(Strategy):
         "required": ["spread_threshold", "lookback"],
         "additionalProperties": False,
     }
+
+    def window(self) -> int:
+        return int(self.params["lookback"])
+
+    def precompute(self, legs: Sequence[Candles]) -> dict[str, np.ndarray]:
+        """z-score of spread = ln(A) - ln(B) over `lookback` candles (0 when the spread is flat)."""
+        spread = np.log(legs[0].close) - np.log(legs[1].close)
+        mean, std = rolling_mean_std(spread, int(self.params["lookback"]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = (spread - mean) / std
+        z[std == 0] = 0.0
+        return {"spread": spread, "z": z}
+
+    def rules(self, ind, legs):
+        z, threshold = ind["z"], float(self.params["spread_threshold"])
+        size = float(self.params.get("position_size", self.default_params["position_size"]))
+        flat, short_spread, long_spread = (0.0, 0.0), (-size, size), (size, -size)
+        return [
+            Rule(flat, z > threshold, short_spread),
+            Rule(flat, z < -threshold, long_spread),
+            Rule(short_spread, z <= 0, flat),  # z came down through 0
+            Rule(long_spread, z >= 0, flat),   # z came up through 0
+        ]

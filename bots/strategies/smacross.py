@@ -1,6 +1,10 @@
-from typing import Any
+from typing import Any, Sequence
 
-from bots.strategies.base import Strategy
+import numpy as np
+
+from bots.candles import Candles
+from bots.indicators import shift, sma
+from bots.strategies.base import Rule, Strategy
 
 
 class SmaCross(Strategy):
@@ -31,3 +35,26 @@ class SmaCross(Strategy):
         if params["n1"] >= params["n2"]:
             return {"n2": [f"Must be greater than n1 ({params['n1']})."]}
         return {}
+
+    def window(self) -> int:
+        return int(self.params["n2"]) + 1  # the previous slow SMA too
+
+    def precompute(self, legs: Sequence[Candles]) -> dict[str, np.ndarray]:
+        close = legs[0].close
+        fast, slow = sma(close, int(self.params["n1"])), sma(close, int(self.params["n2"]))
+        prev_fast, prev_slow = shift(fast), shift(slow)
+        return {
+            "fast": fast, "slow": slow,
+            "cross_up": (prev_fast < prev_slow) & (fast > slow),
+            "cross_down": (prev_fast > prev_slow) & (fast < slow),
+        }
+
+    def rules(self, ind, legs):
+        size = float(self.params["position_size"])
+        up, down = ind["cross_up"], ind["cross_down"]
+        flat, long, short = (0.0,), (size,), (-size,)
+        return [
+            Rule(flat, up, long), Rule(flat, down, short),
+            Rule(long, down, short),
+            Rule(short, up, long),
+        ]

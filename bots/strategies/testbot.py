@@ -1,4 +1,12 @@
-from bots.strategies.base import Strategy
+from typing import Sequence
+
+import numpy as np
+
+from bots.candles import Candles
+from bots.indicators import rolling_max, rolling_min
+from bots.strategies.base import Rule, Strategy
+
+RANGE_CANDLES = 20
 
 
 class TestBot(Strategy):
@@ -27,3 +35,27 @@ class TestBot(Strategy):
         "required": ["threshold", "position_size"],
         "additionalProperties": False,
     }
+
+    def window(self) -> int:
+        return RANGE_CANDLES
+
+    def precompute(self, legs: Sequence[Candles]) -> dict[str, np.ndarray]:
+        """s = 2*(close - lowest low)/(highest high - lowest low) - 1 over the last 20 candles."""
+        leg = legs[0]
+        highest = rolling_max(leg.high, RANGE_CANDLES)
+        lowest = rolling_min(leg.low, RANGE_CANDLES)
+        span = highest - lowest
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = 2.0 * (leg.close - lowest) / span - 1.0
+        s[span == 0] = 0.0
+        return {"s": s}
+
+    def rules(self, ind, legs):
+        s, threshold, size = ind["s"], float(self.params["threshold"]), float(self.params["position_size"])
+        flat, long, short = (0.0,), (size,), (-size,)
+        return [
+            Rule(flat, s <= -threshold, long),
+            Rule(flat, s >= threshold, short),
+            Rule(long, s >= 0, flat),
+            Rule(short, s <= 0, flat),
+        ]

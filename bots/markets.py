@@ -1,0 +1,102 @@
+"""Market specifications and their PnL arithmetic (linear and inverse contracts)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+LINEAR = "linear"
+INVERSE = "inverse"
+
+_SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """One tradable market. Inverse markets (XBTUSD) trade $1 contracts and settle in base."""
+
+    symbol: str
+    base: str
+    quote: str
+    settle: str
+    contract_type: str = LINEAR
+    tick_size: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.contract_type not in (LINEAR, INVERSE):
+            raise ValueError(f"contract_type must be 'linear' or 'inverse', not {self.contract_type!r}.")
+        check_symbol(self.symbol)
+
+    @property
+    def inverse(self) -> bool:
+        return self.contract_type == INVERSE
+
+    def pnl(self, size: float, entry: float, exit: float) -> float:
+        """PnL in the settle currency of a signed position `size` (> 0 long) from entry to exit."""
+        if self.contract_type == INVERSE:
+            return size * (1.0 / entry - 1.0 / exit)
+        return size * (exit - entry)
+
+    def notional(self, size: float, price: float) -> float:
+        """Notional of |size| at `price` in the settle currency (fees are a share of it)."""
+        if self.contract_type == INVERSE:
+            return abs(size) / price
+        return abs(size) * price
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Reference data for the seeded markets (SPEC §3); the Django side owns the table, these are
+# the engine's defaults when it is handed bare symbols.
+KNOWN_MARKETS: dict[str, MarketSpec] = {
+    "XBTUSD": MarketSpec("XBTUSD", "XBT", "USD", "XBT", INVERSE, 0.5),
+    "ETHUSD": MarketSpec("ETHUSD", "ETH", "USD", "USD", LINEAR, 0.05),
+    "SOLUSD": MarketSpec("SOLUSD", "SOL", "USD", "USD", LINEAR, 0.01),
+    "XRPUSD": MarketSpec("XRPUSD", "XRP", "USD", "USD", LINEAR, 0.0001),
+    "DOGEUSD": MarketSpec("DOGEUSD", "DOGE", "USD", "USD", LINEAR, 0.00001),
+    "BTCUSDT": MarketSpec("BTCUSDT", "BTC", "USDT", "USDT", LINEAR, 0.1),
+}
+
+_QUOTES = ("USDT", "USDC", "BUSD", "USD", "EUR", "BTC", "XBT", "ETH")
+
+
+def check_symbol(symbol: str) -> str:
+    """A symbol safe to use as a directory name; ValueError otherwise."""
+    if not isinstance(symbol, str) or not _SYMBOL_RE.match(symbol) or ".." in symbol:
+        raise ValueError(f"Invalid market symbol {symbol!r}.")
+    return symbol
+
+
+def market_spec(symbol: str) -> MarketSpec:
+    """The spec of a known market, or a linear guess from the symbol's quote suffix."""
+    if symbol in KNOWN_MARKETS:
+        return KNOWN_MARKETS[symbol]
+    check_symbol(symbol)
+    for quote in _QUOTES:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            base = symbol[: -len(quote)].rstrip("-_.")
+            return MarketSpec(symbol, base, quote, quote, LINEAR, 0.01)
+    return MarketSpec(symbol, symbol, "USD", "USD", LINEAR, 0.01)
+
+
+def split_market(market: str) -> list[str]:
+    """'XBTUSD+ETHUSD' -> ['XBTUSD', 'ETHUSD']."""
+    legs = [part.strip() for part in market.split("+")]
+    for leg in legs:
+        check_symbol(leg)
+    return legs
+
+
+def market_specs(market: str) -> list[MarketSpec]:
+    """One MarketSpec per leg of a (possibly pair) market string."""
+    return [market_spec(leg) for leg in split_market(market)]
+
+
+_ALIASES = {"XBT": "BTC", "USDT": "USD", "USDC": "USD", "BUSD": "USD"}
+
+
+def same_currency(a: str, b: str) -> bool:
+    """Currencies treated as one for accounting (XBT = BTC, USD stablecoins = USD)."""
+    return _ALIASES.get(a, a) == _ALIASES.get(b, b)

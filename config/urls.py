@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("sessions_app.api.urls")),
+    path("", include("sessions_app.urls")),
+]
+
+handler404 = "sessions_app.api.errors.not_found"
+handler500 = "sessions_app.api.errors.server_error"

@@ -1,0 +1,29 @@
+"""API routes: the seed's paths under /api/, with or without a trailing slash."""
+
+from django.urls import re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from sessions_app.api import views
+
+ID = r"(?P<session_id>[0-9a-fA-F-]{1,36})"
+HASH = r"(?P<config_hash>[0-9a-f]{1,64})"
+
+urlpatterns = [
+    re_path(r"^sessions/?$", views.sessions, name="api-sessions"),
+    re_path(rf"^sessions/{ID}/?$", views.session_detail, name="api-session"),
+    re_path(rf"^sessions/{ID}/start/?$", views.session_start, name="api-session-start"),
+    re_path(rf"^sessions/{ID}/stop/?$", views.session_stop, name="api-session-stop"),
+    re_path(rf"^sessions/{ID}/clone/?$", views.session_clone, name="api-session-clone"),
+    re_path(rf"^sessions/{ID}/trades/?$", views.session_trades, name="api-session-trades"),
+    re_path(rf"^sessions/{ID}/metrics/?$", views.session_metrics, name="api-session-metrics"),
+    re_path(rf"^sessions/{ID}/equity/?$", views.session_equity, name="api-session-equity"),
+    re_path(rf"^sessions/{ID}/logs/?$", views.session_logs, name="api-session-logs"),
+    re_path(rf"^sessions/{ID}/events/?$", views.session_events, name="api-session-events"),
+    re_path(rf"^sessions/{ID}/runs/?$", views.session_runs, name="api-session-runs"),
+    re_path(rf"^sessions/{ID}/runs/{HASH}/?$", views.session_run, name="api-session-run"),
+    re_path(rf"^sessions/{ID}/runs/{HASH}/trades/?$", views.session_run_trades, name="api-session-run-trades"),
+    re_path(r"^strategies/?$", views.strategies, name="api-strategies"),
+    re_path(r"^strategies/(?P<strategy_id>[\w.-]{1,50})/?$", views.strategy_detail, name="api-strategy"),
+    re_path(r"^markets/?$", views.markets, name="api-markets"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+]

@@ -1,0 +1,221 @@
+"""The JSON API of SPEC §8. Thin: parse the request, call a selector or service, wrap the answer."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.response import Response
+
+from sessions_app import selectors, services
+from sessions_app.api.permissions import CanOperateOrReadOnly
+from sessions_app.api.serializers import (
+    event_data,
+    market_data,
+    run_data,
+    session_data,
+    strategy_data,
+    trade_data,
+)
+from sessions_app.errors import InvalidInput
+from sessions_app.models import Run, Session
+from strategies_app.models import Market, Strategy
+
+
+def endpoint(*methods: str):
+    """A DRF function view: token or session auth (not the login redirect), reads for all
+    logged-in users, writes for operators."""
+
+    def decorate(view):
+        # Bodies and answers are the plain dicts of serializers.py: documented as objects.
+        wrapped = api_view(list(methods))(permission_classes([CanOperateOrReadOnly])(view))
+        wrapped = extend_schema(
+            request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+            description=(view.__doc__ or "").strip(),
+        )(wrapped)
+        return login_not_required(wraps(view)(wrapped))
+
+    return decorate
+
+
+def ok(status_code: int = status.HTTP_200_OK, **body) -> Response:
+    return Response({"success": True, **body}, status=status_code)
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise InvalidInput.from_errors({"body": ["Must be a JSON object."]})
+    return dict(request.data.items())
+
+
+def _session(session_id: str) -> Session:
+    return get_object_or_404(Session.objects.select_related("created_by"), pk=session_id)
+
+
+def _one(session: Session) -> Response:
+    return ok(session=session_data(session, selectors.session_progress(session)))
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+@endpoint("GET", "POST")
+def sessions(request):
+    if request.method == "POST":
+        session = services.session_create(user=request.user, data=_body(request))
+        return ok(status.HTTP_201_CREATED, session=session_data(session, selectors.session_progress(session)))
+    page = selectors.session_list(request.query_params)
+    progress = selectors.session_progress_many(page.items)
+    return ok(
+        sessions=[session_data(s, progress[s.pk]) for s in page.items],
+        total=page.total, limit=page.limit, offset=page.offset,
+    )
+
+
+@endpoint("GET", "PATCH", "DELETE")
+def session_detail(request, session_id: str):
+    session = _session(session_id)
+    if request.method == "PATCH":
+        session = services.session_update(session=session, data=_body(request))
+    elif request.method == "DELETE":
+        services.session_delete(session=session)
+        return ok(deleted=session_id)
+    return _one(session)
+
+
+@endpoint("POST")
+def session_start(request, session_id: str):
+    return _one(services.session_start(session=_session(session_id)))
+
+
+@endpoint("POST")
+def session_stop(request, session_id: str):
+    return _one(services.session_stop(session=_session(session_id)))
+
+
+@endpoint("POST")
+def session_clone(request, session_id: str):
+    clone = services.session_clone(session=_session(session_id), user=request.user, data=_body(request))
+    return ok(status.HTTP_201_CREATED, session=session_data(clone, selectors.session_progress(clone)))
+
+
+# --- session data -----------------------------------------------------------------------------
+
+
+def _run_or_best(session: Session, config_hash: str | None) -> Run | None:
+    if config_hash:
+        return get_object_or_404(Run, session=session, config_hash=config_hash)
+    return selectors.session_best_run(session)
+
+
+def _trades_page(request, run: Run | None) -> Response:
+    limit, offset = selectors.parse_paging(request.query_params)
+    trades = run.trades.order_by("entry_time", "id") if run else None
+    total = trades.count() if run else 0
+    items = [trade_data(t) for t in trades[offset : offset + limit]] if run else []
+    return ok(
+        trades=items, total=total, limit=limit, offset=offset,
+        config_hash=run.config_hash if run else None,
+    )
+
+
+@endpoint("GET")
+def session_trades(request, session_id: str):
+    session = _session(session_id)
+    return _trades_page(request, _run_or_best(session, request.query_params.get("run")))
+
+
+@endpoint("GET")
+def session_metrics(request, session_id: str):
+    session = _session(session_id)
+    run = _run_or_best(session, request.query_params.get("run"))
+    return ok(metrics=selectors.session_metrics(session, run), config_hash=run.config_hash if run else None)
+
+
+@endpoint("GET")
+def session_equity(request, session_id: str):
+    session = _session(session_id)
+    run = _run_or_best(session, request.query_params.get("run"))
+    return ok(
+        equity=selectors.session_equity(session, run),
+        currency=selectors.session_currency(session),
+        config_hash=run.config_hash if run else None,
+    )
+
+
+@endpoint("GET")
+def session_logs(request, session_id: str):
+    """`?tail=N` lines (default 200), or `?offset=BYTES` to follow from where the last call ended."""
+    session = _session(session_id)
+    params = request.query_params
+    errors = {f: ["Must be a whole number."] for f in ("tail", "offset") if params.get(f, "0") and not params.get(f, "0").isdigit()}
+    if errors:
+        raise InvalidInput.from_errors(errors)
+    logs = selectors.session_logs(
+        session,
+        tail=min(int(params.get("tail") or 200), 5000),
+        offset=int(params["offset"]) if params.get("offset") else None,
+    )
+    return ok(**logs)
+
+
+@endpoint("GET")
+def session_events(request, session_id: str):
+    session = _session(session_id)
+    limit, offset = selectors.parse_paging(request.query_params)
+    events = session.events.order_by("created_at", "id")
+    total = events.count()
+    return ok(
+        events=[event_data(e) for e in events[offset : offset + limit]],
+        total=total, limit=limit, offset=offset,
+    )
+
+
+@endpoint("GET")
+def session_runs(request, session_id: str):
+    session = _session(session_id)
+    runs, next_cursor, total = selectors.run_list(session, request.query_params)
+    return ok(runs=[run_data(r) for r in runs], total=total, next_cursor=next_cursor)
+
+
+@endpoint("GET")
+def session_run(request, session_id: str, config_hash: str):
+    run = get_object_or_404(Run, session_id=session_id, config_hash=config_hash)
+    return ok(run=run_data(run))
+
+
+@endpoint("GET")
+def session_run_trades(request, session_id: str, config_hash: str):
+    run = get_object_or_404(Run, session_id=session_id, config_hash=config_hash)
+    return _trades_page(request, run)
+
+
+# --- reference data ---------------------------------------------------------------------------
+
+
+@endpoint("GET")
+def strategies(request):
+    items = Strategy.objects.order_by("id")
+    if session_type := request.query_params.get("type"):
+        items = [s for s in items if session_type in s.supported_types]
+    items = list(items)
+    return ok(strategies=[strategy_data(s) for s in items], total=len(items))
+
+
+@endpoint("GET")
+def strategy_detail(request, strategy_id: str):
+    return ok(strategy=strategy_data(get_object_or_404(Strategy, pk=strategy_id)))
+
+
+@endpoint("GET")
+def markets(request):
+    items = Market.objects.filter(active=True).order_by("exchange", "symbol")
+    if exchange := request.query_params.get("exchange"):
+        items = items.filter(exchange=exchange)
+    items = list(items)
+    return ok(markets=[market_data(m) for m in items], total=len(items))

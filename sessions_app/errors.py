@@ -1,0 +1,33 @@
+"""Errors the services raise; the API and the HTML views turn them into 4xx answers."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class InvalidInput(ServiceError):
+    """Bad input (400); `errors` names each field."""
+
+    status = 400
+
+    @classmethod
+    def from_errors(cls, errors: dict[str, list[str]]) -> InvalidInput:
+        field, messages = next(iter(errors.items()))
+        return cls(f"{field}: {messages[0]}", errors)
+
+
+class Conflict(ServiceError):
+    """The session is in the wrong state, or a limit is reached (409)."""
+
+    status = 409
+
+
+class NotFound(ServiceError):
+    status = 404

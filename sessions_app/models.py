@@ -1,0 +1,216 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def default_exchange() -> str:
+    return settings.DEFAULT_EXCHANGE
+
+
+class SessionType(models.TextChoices):
+    TEST = "test", "Live Test"
+    BACKTEST = "backtest", "Backtest"
+    SCRAPER = "scraper", "Scraper"
+
+
+class Status(models.TextChoices):
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+FINISHED = (Status.STOPPED, Status.COMPLETED, Status.FAILED)
+
+
+class Session(models.Model):
+    """One trading session (seed table `sessions`, plus the columns of SPEC §3)."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_session_id, editable=False)
+    name = models.CharField(max_length=255, null=True, blank=True)
+
+    type = models.CharField(max_length=10, choices=SessionType.choices)
+    market = models.CharField(max_length=20)
+    exchange = models.CharField(max_length=50, default=default_exchange)
+    strategy = models.CharField(max_length=100)
+    strategy_params = models.JSONField(null=True, blank=True)
+    timeframe = models.CharField(max_length=4, default="1m")
+    initial_balance = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    fee_bps = models.DecimalField(max_digits=8, decimal_places=4, default=7.5)
+    slippage_bps = models.DecimalField(max_digits=8, decimal_places=4, default=0)
+    # A backtest sweep: param name -> list of values; the product of the lists is the runs.
+    sweep = models.JSONField(null=True, blank=True)
+
+    range_start = models.BigIntegerField(null=True, blank=True)
+    range_end = models.BigIntegerField(null=True, blank=True)
+
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.CREATED, db_default=Status.CREATED
+    )
+    pid = models.IntegerField(null=True, blank=True)
+    worker = models.CharField(max_length=255, null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    stop_requested = models.BooleanField(default=False)
+    error = models.TextField(null=True, blank=True)
+
+    # Python and the table default to "now", as the seed's DEFAULT CURRENT_TIMESTAMP.
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="trading_sessions",
+    )
+
+    trade_count = models.IntegerField(default=0, db_default=0)
+    total_pnl = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
+    win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, db_default=0)
+    max_drawdown = models.DecimalField(max_digits=10, decimal_places=4, default=0, db_default=0)
+    sharpe = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(null=True, blank=True)
+
+    trades_file = models.CharField(max_length=500, null=True, blank=True)
+    logs_file = models.CharField(max_length=500, null=True, blank=True)
+
+    cloned_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, db_column="cloned_from",
+        related_name="clones",
+    )
+    notes = models.TextField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sessions"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status"], name="idx_status"),
+            models.Index(fields=["type"], name="idx_type"),
+            models.Index(fields=["-created_at"], name="idx_created"),
+        ]
+        permissions = [("operate_session", "Can create, start, stop, edit and delete sessions")]
+
+    def __str__(self):
+        return self.name or self.id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == Status.RUNNING
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def duration(self):
+        """Time between start and stop (or now, while running); None before the start."""
+        if not self.started_at:
+            return None
+        return (self.stopped_at or timezone.now()) - self.started_at
+
+    @property
+    def market_legs(self) -> list[str]:
+        return self.market.split("+")
+
+
+class Run(models.Model):
+    """One configuration run inside a session (seed 2's "bot run"), keyed by config hash."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="runs")
+    config_hash = models.CharField(max_length=12)
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
+    error = models.TextField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    trade_count = models.IntegerField(default=0)
+    total_pnl = models.DecimalField(max_digits=20, decimal_places=8, default=0)
+    win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    max_drawdown = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    sharpe = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    # Every metric of SPEC §4 (profit_factor, fees_paid, ...) and the downsampled equity curve.
+    metrics = models.JSONField(default=dict)
+    equity = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "runs"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "config_hash"], name="uniq_run_config_hash")
+        ]
+        indexes = [models.Index(fields=["session", "-total_pnl"], name="idx_run_profit")]
+
+    def __str__(self):
+        return f"{self.session_id}:{self.config_hash}"
+
+
+class Trade(models.Model):
+    class Side(models.TextChoices):
+        LONG = "long"
+        SHORT = "short"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="trades")
+    market = models.CharField(max_length=20)
+    side = models.CharField(max_length=5, choices=Side.choices)
+    entry_time = models.BigIntegerField()
+    entry_price = models.DecimalField(max_digits=24, decimal_places=10)
+    entry_size = models.DecimalField(max_digits=24, decimal_places=10)
+    exit_time = models.BigIntegerField(null=True, blank=True)
+    exit_price = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    exit_size = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    realized_pnl = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+    fee = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+
+    class Meta:
+        db_table = "trades"
+        ordering = ["entry_time", "id"]
+        indexes = [models.Index(fields=["run", "entry_time"], name="idx_trade_run_time")]
+
+
+class SessionEvent(models.Model):
+    """The session's story (seed table `session_events`)."""
+
+    class EventType(models.TextChoices):
+        CREATED = "created"
+        STARTED = "started"
+        STOPPED = "stopped"
+        TRADE = "trade"
+        ERROR = "error"
+        METRIC_UPDATE = "metric_update"
+        # Beyond the seed: how a run ended, and data-check findings worth telling.
+        COMPLETED = "completed"
+        INFO = "info"
+
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    event_type = models.CharField(max_length=20, choices=EventType.choices)
+    event_data = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "session_events"
+        ordering = ["created_at", "id"]
+        # SQLite wants index names unique in the database: the seed's idx_session/idx_created
+        # on this table would clash with sessions' idx_created, hence the prefix.
+        indexes = [
+            models.Index(fields=["session"], name="idx_event_session"),
+            models.Index(fields=["created_at"], name="idx_event_created"),
+        ]
+
+
+class TypeLock(models.Model):
+    """One row per session type, locked while a start counts the type's running sessions."""
+
+    type = models.CharField(max_length=10, choices=SessionType.choices, primary_key=True)
+
+    class Meta:
+        db_table = "session_type_locks"

@@ -1,0 +1,69 @@
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+
+
+class Strategy(models.Model):
+    """Reference data for a strategy class of the registry (seed table `strategies`)."""
+
+    id = models.CharField(max_length=50, primary_key=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(null=True, blank=True)
+    supported_types = models.JSONField(default=list)
+    supported_markets = models.JSONField(default=list)
+    default_params = models.JSONField(default=dict)
+    param_schema = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "strategies"
+        ordering = ["id"]
+        verbose_name_plural = "strategies"
+
+    def __str__(self):
+        return self.id
+
+    def supports_market(self, market: str) -> bool:
+        return "*" in self.supported_markets or market in self.supported_markets
+
+    @property
+    def legs(self) -> int:
+        """How many markets one session of this strategy trades ("A+B" has two)."""
+        markets = [m for m in self.supported_markets if m != "*"]
+        return max((m.count("+") + 1 for m in markets), default=1)
+
+
+class Market(models.Model):
+    class ContractType(models.TextChoices):
+        LINEAR = "linear"
+        INVERSE = "inverse"
+
+    exchange = models.CharField(max_length=50)
+    symbol = models.CharField(max_length=20)
+    base = models.CharField(max_length=20)
+    quote = models.CharField(max_length=20)
+    settle = models.CharField(max_length=20)
+    contract_type = models.CharField(
+        max_length=10, choices=ContractType.choices, default=ContractType.LINEAR
+    )
+    tick_size = models.DecimalField(max_digits=20, decimal_places=10, default=0.01)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "markets"
+        ordering = ["exchange", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "symbol"], name="uniq_market_exchange_symbol")
+        ]
+
+    def __str__(self):
+        return f"{self.symbol} ({self.exchange})"
+
+    def spec(self):
+        """The engine's view of this market."""
+        from bots.markets import MarketSpec
+
+        return MarketSpec(
+            symbol=self.symbol, base=self.base, quote=self.quote, settle=self.settle,
+            contract_type=self.contract_type, tick_size=float(self.tick_size),
+        )
