@@ -12,6 +12,13 @@ INVERSE = "inverse"
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def check_symbol(symbol: str) -> str:
+    """A symbol safe to use as a directory name; ValueError otherwise."""
+    if not isinstance(symbol, str) or not _SYMBOL_RE.match(symbol) or ".." in symbol:
+        raise ValueError(f"Invalid market symbol {symbol!r}.")
+    return symbol
+
+
 @dataclass(frozen=True)
 class MarketSpec:
     """One tradable market. Inverse markets (XBTUSD) trade $1 contracts and settle in base."""
@@ -60,13 +67,6 @@ KNOWN_MARKETS: dict[str, MarketSpec] = {
 }
 
 _QUOTES = ("USDT", "USDC", "BUSD", "USD", "EUR", "BTC", "XBT", "ETH")
-
-
-def check_symbol(symbol: str) -> str:
-    """A symbol safe to use as a directory name; ValueError otherwise."""
-    if not isinstance(symbol, str) or not _SYMBOL_RE.match(symbol) or ".." in symbol:
-        raise ValueError(f"Invalid market symbol {symbol!r}.")
-    return symbol
 
 
 def market_spec(symbol: str) -> MarketSpec:

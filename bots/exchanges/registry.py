@@ -1,0 +1,22 @@
+"""Exchanges by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bots.exchanges.base import Exchange
+
+
+def exchange_classes() -> dict[str, type[Exchange]]:
+    from bots.exchanges.ccxt_exchange import BinanceExchange, BitmexExchange
+    from bots.exchanges.sim import SimExchange
+
+    return {cls.name: cls for cls in (SimExchange, BitmexExchange, BinanceExchange)}
+
+
+def get_exchange(name: str, **kwargs: Any) -> Exchange:
+    """An exchange instance by name ('sim', 'bitmex', 'binance'); KeyError otherwise."""
+    classes = exchange_classes()
+    if name not in classes:
+        raise KeyError(f"Unknown exchange {name!r}; expected one of {', '.join(classes)}.")
+    return classes[name](**kwargs)

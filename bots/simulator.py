@@ -1,0 +1,239 @@
+"""Simulated fills and accounting: one net position per market, trades, mark-to-market equity.
+
+Orders decided after candle i fill at candle i+1's open moved against the trader by
+`slippage_bps` and pay `fee_bps` of the notional (SPEC §4). Amounts are in each market's
+settle currency; the account (cash, equity, metrics) is kept in the first market's settle
+currency, converting other legs at the price of a leg that links the two currencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from bots.markets import MarketSpec, same_currency
+
+
+@dataclass(slots=True)
+class Trade:
+    """A closed trade. Prices in quote currency; realized_pnl and fee in `currency`.
+
+    realized_pnl = gross PnL - fee, where fee = entry fee + exit fee of this trade.
+    Sizes are positive (contracts for inverse markets, base units for linear ones).
+    `run_pnl` is realized_pnl converted to the run's currency (equal when they are the same).
+    """
+
+    market: str
+    side: str  # "long" | "short"
+    entry_time: int
+    entry_price: float
+    entry_size: float
+    exit_time: int
+    exit_price: float
+    exit_size: float
+    realized_pnl: float
+    fee: float
+    currency: str
+    run_pnl: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fx_plan(markets: Sequence[MarketSpec]) -> list[tuple[int, bool] | None]:
+    """Per leg: None (settles in the run currency) or (leg whose price converts, divide?)."""
+    run_ccy = markets[0].settle
+    plans: list[tuple[int, bool] | None] = []
+    for spec in markets:
+        if same_currency(spec.settle, run_ccy):
+            plans.append(None)
+            continue
+        plan = None
+        for k, other in enumerate(markets):
+            # price of `other` = units of other.quote per one other.base
+            if same_currency(other.base, run_ccy) and same_currency(other.quote, spec.settle):
+                plan = (k, True)  # amount / price
+                break
+            if same_currency(other.base, spec.settle) and same_currency(other.quote, run_ccy):
+                plan = (k, False)  # amount * price
+                break
+        if plan is None:
+            raise ValueError(
+                f"Cannot convert {spec.settle} ({spec.symbol}) into {run_ccy}: "
+                "no market in the run links the two currencies."
+            )
+        plans.append(plan)
+    return plans
+
+
+class Account:
+    """Positions, cash and closed trades of one run; driven candle by candle or by fills."""
+
+    def __init__(self, markets: Sequence[MarketSpec], initial_balance: float,
+                 fee_bps: float, slippage_bps: float):
+        self.markets = list(markets)
+        self.currency = self.markets[0].settle
+        self.initial_balance = float(initial_balance)
+        self.fee_rate = float(fee_bps) / 1e4
+        self.slippage = float(slippage_bps) / 1e4
+        self.cash = float(initial_balance)  # run currency; realized PnL and fees included
+        self.fees_paid = 0.0
+        n = len(self.markets)
+        self.pos = [0.0] * n
+        self.entry_price = [0.0] * n
+        self.entry_time = [0] * n
+        self.entry_fee = [0.0] * n      # leg currency, of the open part
+        self.entry_fee_run = [0.0] * n  # the same in run currency, at the entry's rate
+        self.trades: list[Trade] = []
+        self.fx_plan = _fx_plan(self.markets)
+
+    # -- conversion -------------------------------------------------------------------------
+    def fx(self, leg: int, prices: Sequence[float]) -> float:
+        plan = self.fx_plan[leg]
+        if plan is None:
+            return 1.0
+        k, divide = plan
+        return 1.0 / prices[k] if divide else prices[k]
+
+    def fx_arrays(self, prices: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+        out: list[np.ndarray | None] = []
+        for plan in self.fx_plan:
+            if plan is None:
+                out.append(None)
+            else:
+                k, divide = plan
+                out.append(1.0 / prices[k] if divide else prices[k])
+        return out
+
+    # -- fills ------------------------------------------------------------------------------
+    def positions(self) -> tuple[float, ...]:
+        return tuple(self.pos)
+
+    def fill(self, leg: int, target: float, open_price: float, time: int,
+             prices: Sequence[float]) -> None:
+        """Bring leg's net position to `target` with a market order at `open_price`."""
+        current = self.pos[leg]
+        target = float(target)
+        if target == current:
+            return
+        buying = target > current
+        price = open_price * (1.0 + self.slippage) if buying else open_price * (1.0 - self.slippage)
+        fx = self.fx(leg, prices)
+        if current != 0.0 and (target == 0.0 or (target > 0.0) != (current > 0.0)):
+            self._close(leg, abs(current), price, time, fx)
+            current = 0.0
+        if target == 0.0:
+            return
+        if abs(target) < abs(current):
+            self._close(leg, abs(current) - abs(target), price, time, fx)
+            return
+        spec = self.markets[leg]
+        added = abs(target) - abs(current)
+        fee = spec.notional(added, price) * self.fee_rate
+        self.cash -= fee * fx
+        self.fees_paid += fee * fx
+        if current == 0.0:
+            self.entry_price[leg] = price
+            self.entry_time[leg] = time
+            self.entry_fee[leg] = fee
+            self.entry_fee_run[leg] = fee * fx
+        else:  # adding to a position: size-weighted average entry (harmonic for inverse)
+            held, old = abs(current), self.entry_price[leg]
+            if spec.inverse:
+                self.entry_price[leg] = (held + added) / (held / old + added / price)
+            else:
+                self.entry_price[leg] = (held * old + added * price) / (held + added)
+            self.entry_fee[leg] += fee
+            self.entry_fee_run[leg] += fee * fx
+        self.pos[leg] = target
+
+    def _close(self, leg: int, size: float, price: float, time: int, fx: float) -> None:
+        spec = self.markets[leg]
+        current = self.pos[leg]
+        held = abs(current)
+        sign = 1.0 if current > 0 else -1.0
+        share = size / held
+        entry_fee = self.entry_fee[leg] * share
+        entry_fee_run = self.entry_fee_run[leg] * share
+        gross = spec.pnl(sign * size, self.entry_price[leg], price)
+        exit_fee = spec.notional(size, price) * self.fee_rate
+        self.cash += (gross - exit_fee) * fx
+        self.fees_paid += exit_fee * fx
+        fee = entry_fee + exit_fee
+        self.trades.append(Trade(
+            market=spec.symbol, side="long" if sign > 0 else "short",
+            entry_time=self.entry_time[leg], entry_price=self.entry_price[leg], entry_size=size,
+            exit_time=int(time), exit_price=price, exit_size=size,
+            realized_pnl=gross - fee, fee=fee, currency=spec.settle,
+            run_pnl=(gross - exit_fee) * fx - entry_fee_run,
+        ))
+        if size >= held:
+            self.pos[leg] = 0.0
+            self.entry_fee[leg] = 0.0
+            self.entry_fee_run[leg] = 0.0
+        else:
+            self.pos[leg] = sign * (held - size)
+            self.entry_fee[leg] -= entry_fee
+            self.entry_fee_run[leg] -= entry_fee_run
+
+    def close_all(self, prices: Sequence[float], time: int) -> None:
+        """Close every open position at `prices` (no slippage: the run's end, not an order)."""
+        for leg, current in enumerate(self.pos):
+            if current != 0.0:
+                self._close(leg, abs(current), prices[leg], time, self.fx(leg, prices))
+
+    # -- valuation --------------------------------------------------------------------------
+    def unrealized(self, prices: Sequence[float]) -> float:
+        """Open PnL (run currency) at `prices`, before exit fees."""
+        total = 0.0
+        for leg, current in enumerate(self.pos):
+            if current != 0.0:
+                u = self.markets[leg].pnl(current, self.entry_price[leg], prices[leg])
+                total = total + u * self.fx(leg, prices)
+        return total
+
+    def equity(self, prices: Sequence[float]) -> float:
+        """Mark-to-market equity at `prices` (the vectorised twin is `equity_series`)."""
+        eq = self.cash
+        for leg, current in enumerate(self.pos):
+            if current != 0.0:
+                u = self.markets[leg].pnl(current, self.entry_price[leg], prices[leg])
+                eq = eq + u * self.fx(leg, prices)
+        return eq
+
+    def snapshot(self) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
+        return self.cash, tuple(self.pos), tuple(self.entry_price)
+
+
+def equity_series(account: Account, snap_index: np.ndarray, snaps: list, closes: Sequence[np.ndarray],
+                  first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equity at candle closes first..first+len(closes[0])-1, and whether any position was open.
+
+    `snaps[s]` is the account state (cash, positions, entries) from candle `snap_index[s]` on;
+    arithmetic mirrors Account.equity exactly so live and backtest curves are equal.
+    """
+    n = len(closes[0])
+    candles = np.arange(first, first + n)
+    seg = np.searchsorted(snap_index, candles, side="right") - 1
+    cash = np.array([s[0] for s in snaps])[seg]
+    eq = cash
+    exposed = np.zeros(n, dtype=bool)
+    fxs = account.fx_arrays(closes)
+    for leg, spec in enumerate(account.markets):
+        pos = np.array([s[1][leg] for s in snaps])[seg]
+        if not pos.any():
+            continue
+        entry = np.array([s[2][leg] if s[1][leg] != 0.0 else 1.0 for s in snaps])[seg]
+        close = closes[leg]
+        if spec.inverse:
+            u = pos * (1.0 / entry - 1.0 / close)
+        else:
+            u = pos * (close - entry)
+        held = pos != 0.0
+        exposed |= held
+        if fxs[leg] is not None:
+            u = u * fxs[leg]
+        eq = np.where(held, eq + u, eq)
+    return eq, exposed
