@@ -106,7 +106,7 @@ else:
 
 CELERY_BROKER_URL = read("CELERY_BROKER_URL", env.str, REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
+    _broker_dir = Path(read("CELERY_BROKER_DIR", env.str, str(VAR_DIR / "broker")))
     for sub in ("queue", "processed"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -114,13 +114,23 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The filesystem transport polls; 0.1 s keeps "start" to "running" snappy.
+        "polling_interval": 0.1,
     }
+else:
+    # A key prefix keeps several installations (or a test run) apart on one Redis.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": read("CELERY_BROKER_PREFIX", env.str, "")}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False  # early ack: a long session is never redelivered mid-run
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# One queue per session type: a long test session never waits behind backtests.
+CELERY_TASK_ROUTES = {"sessions.reap": {"queue": "default"}}
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-sessions": {"task": "sessions.reap", "schedule": 10.0},
+}
 
 # --- The product --------------------------------------------------------------------------
 DATA_ROOT = Path(read("DATA_ROOT", env.str, str(VAR_DIR / "data")))

@@ -9,11 +9,13 @@ import hashlib
 import itertools
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -169,7 +171,7 @@ def session_stop(*, session: Session) -> Session:
 
 def session_finish(
     *, session: Session, status: str, error: str | None = None, data: dict | None = None
-) -> None:
+) -> bool:
     """Move a running session to its final status (stopped/completed/failed) with an event."""
     now = timezone.now()
     fields = {"status": status, "stopped_at": now, "stop_requested": False}
@@ -177,7 +179,7 @@ def session_finish(
         fields["error"] = error
     changed = Session.objects.filter(pk=session.pk, status=Status.RUNNING).update(**fields)
     if not changed:
-        return
+        return False
     Run.objects.filter(session_id=session.pk, status__in=[Status.CREATED, Status.RUNNING]).update(
         status=status, stopped_at=now
     )
@@ -186,15 +188,120 @@ def session_finish(
     else:
         event_type = "completed" if status == Status.COMPLETED else "stopped"
         event_record(session=session, event_type=event_type, data=data or {})
+    return True
+
+
+def session_claim(*, session_id: str, worker: str, pid: int) -> Session | None:
+    """The worker's first step: take a running, unclaimed session. None when another message
+    (a redelivery, a duplicate) or the reaper got there first: then nothing must run."""
+    now = timezone.now()
+    # One conditional UPDATE: of any number of concurrent claims exactly one changes the row.
+    claimed = Session.objects.filter(
+        pk=session_id, status=Status.RUNNING, worker__isnull=True
+    ).update(worker=worker, pid=pid, heartbeat_at=now)
+    if not claimed:
+        return None
+    session = Session.objects.get(pk=session_id)
+    session.runs.filter(status=Status.CREATED).update(status=Status.RUNNING, started_at=now)
+    return session
+
+
+def session_heartbeat(*, session_id: str, progress_done: int, progress_total: int | None) -> tuple[str, bool]:
+    """The runner is alive: stamp it and checkpoint progress. Returns (status, stop_requested)
+    so the runner learns in the same round trip whether to stop."""
+    Session.objects.filter(pk=session_id, status=Status.RUNNING).update(
+        heartbeat_at=timezone.now(), progress_done=progress_done, progress_total=progress_total
+    )
+    row = Session.objects.filter(pk=session_id).values("status", "stop_requested").first()
+    if row is None:  # deleted under us: stop
+        return Status.FAILED, True
+    return row["status"], row["stop_requested"]
+
+
+def session_results_save(*, session: Session, run: Run, metrics: dict, equity: list | None = None,
+                         status: str | None = None) -> None:
+    """A run's metrics (live checkpoint or final) and the session's results: its only run's,
+    or for a sweep the most profitable run's."""
+    fields = _result_fields(metrics)
+    run_update = {**fields, "metrics": metrics}
+    if equity is not None:
+        run_update["equity"] = equity
+    if status is not None:
+        run_update.update(status=status, stopped_at=timezone.now())
+    Run.objects.filter(pk=run.pk).update(**run_update)
+    best = session.runs.order_by("-total_pnl", "id").values(
+        "trade_count", "total_pnl", "win_rate", "max_drawdown", "sharpe"
+    ).first()
+    if best:
+        Session.objects.filter(pk=session.pk).update(**best)
+
+
+def _result_fields(metrics: dict) -> dict:
+    def clamp(value, limit):
+        value = float(value or 0)
+        if value != value or value in (float("inf"), float("-inf")):
+            return Decimal(0)
+        return Decimal(str(round(max(-limit, min(limit, value)), 8)))
+
+    return {
+        "trade_count": int(metrics.get("trade_count") or 0),
+        "total_pnl": clamp(metrics.get("total_pnl"), 1e11),
+        "win_rate": clamp(metrics.get("win_rate"), 100),
+        "max_drawdown": clamp(metrics.get("max_drawdown"), 1e5),
+        "sharpe": clamp(metrics.get("sharpe"), 1e7),
+    }
+
+
+def session_files_set(*, session: Session, logs_file: str | None = None, trades_file: str | None = None) -> None:
+    fields = {k: v for k, v in (("logs_file", logs_file), ("trades_file", trades_file)) if v}
+    Session.objects.filter(pk=session.pk).update(**fields)
+
+
+def sessions_reap(*, worker: str | None = None) -> list[str]:
+    """Fail running sessions nobody runs: a heartbeat older than STALE_AFTER_SECONDS ("worker
+    lost"), never picked up within PICKUP_TIMEOUT_SECONDS, or left by `worker` (a worker
+    that restarts fails what its previous life was running). Works with no worker alive."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.STALE_AFTER_SECONDS)
+    unpicked = now - timedelta(seconds=settings.PICKUP_TIMEOUT_SECONDS)
+    running = Session.objects.filter(status=Status.RUNNING)
+    reasons = [
+        (running.filter(worker__isnull=False, heartbeat_at__lt=stale),
+         f"Worker lost: no heartbeat for more than {settings.STALE_AFTER_SECONDS} s."),
+        (running.filter(worker__isnull=True, started_at__lt=unpicked),
+         f"No worker picked the session up within {settings.PICKUP_TIMEOUT_SECONDS} s; "
+         "is a worker running for this queue?"),
+    ]
+    if worker:
+        reasons.append((running.filter(worker=worker), f"Worker lost: {worker} restarted."))
+    failed = []
+    for candidates, reason in reasons:
+        for session in candidates.only("pk"):
+            # session_finish changes only a still-running row: a session that finished
+            # meanwhile is left alone.
+            if session_finish(session=session, status=Status.FAILED, error=reason):
+                failed.append(session.pk)
+    return failed
+
+
+def sessions_reap_lazily() -> None:
+    """Reap on reads too, at most every few seconds, so a dead session shows as failed even
+    when neither a worker nor the scheduler is alive."""
+    if cache.add("sessions:reap-lazily", 1, timeout=5):
+        sessions_reap()
 
 
 def _enqueue(session: Session) -> None:
-    """Hand the session to a worker on its type's queue (the worker comes with the runner)."""
+    """Hand the session to a worker on its type's queue (after the start has committed)."""
+    from sessions_app.tasks import session_run
+
     try:
-        from sessions_app.tasks import session_run
-    except ImportError:  # no runner yet: the session waits, as it would for an absent worker
-        return
-    session_run.apply_async(args=[session.pk], queue=session.type)
+        session_run.apply_async(args=[session.pk], queue=session.type)
+    except Exception as exc:  # broker down: say so now rather than after the pickup timeout
+        session_finish(
+            session=session, status=Status.FAILED,
+            error=f"Could not queue the session: the broker is unreachable ({exc}).",
+        )
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -245,6 +352,8 @@ def _clean_config(data: Mapping[str, Any]) -> dict[str, Any]:
     exchange = data.get("exchange") or settings.DEFAULT_EXCHANGE
     if exchange not in settings.EXCHANGES:
         errors["exchange"] = [f"Must be one of {', '.join(settings.EXCHANGES)} (got {exchange!r})."]
+    elif exchange == "local" and session_type in (SessionType.TEST, SessionType.SCRAPER):
+        errors["exchange"] = ["Imported (local) data has no live feed: only backtests run on it."]
     config["exchange"] = exchange
 
     market = data.get("market")

@@ -54,6 +54,7 @@ def _body(request) -> dict:
 
 
 def _session(session_id: str) -> Session:
+    services.sessions_reap_lazily()
     return get_object_or_404(Session.objects.select_related("created_by"), pk=session_id)
 
 
@@ -69,6 +70,7 @@ def sessions(request):
     if request.method == "POST":
         session = services.session_create(user=request.user, data=_body(request))
         return ok(status.HTTP_201_CREATED, session=session_data(session, selectors.session_progress(session)))
+    services.sessions_reap_lazily()
     page = selectors.session_list(request.query_params)
     progress = selectors.session_progress_many(page.items)
     return ok(

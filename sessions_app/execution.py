@@ -1,0 +1,404 @@
+"""Running one session on a worker: the adapter between the engine (bots/) and Django.
+
+The Celery task calls `session_execute`. It claims the session, hands the engine a sink that
+records trades, equity, logs and progress, and asks "should I stop?"; a side thread stamps
+the heartbeat and reads the stop flag every second, so a busy or waiting runner is never
+mistaken for a lost one and a stop is seen within a second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections, connection
+
+from bots import runner as engine
+from bots.candles import TIMEFRAMES as TIMEFRAME_SECONDS
+from bots.metrics import bucket_size, downsample
+from sessions_app import services
+from sessions_app.models import Run, Session, SessionType, Status, Trade
+from sessions_app.selectors import equity_key, progress_key
+from strategies_app.models import Market
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 3  # well inside STALE_AFTER_SECONDS (30 by default)
+CACHE_SECONDS = 1.0  # live progress to the cache at most this often
+METRIC_EVENT_SECONDS = 60  # a metric_update event at most this often
+TRADE_BATCH = 2000
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def session_execute(*, session_id: str, worker: str | None = None) -> str | None:
+    """Claim and run a session to its end; returns the final status, or None if not claimed."""
+    session = services.session_claim(session_id=session_id, worker=worker or worker_name(), pid=os.getpid())
+    if session is None:
+        return None
+    sink = SessionSink(session)
+    monitor = Monitor(session, sink)
+    monitor.start()
+    status, error = Status.COMPLETED, None
+    try:
+        sink.log(f"Started {session.type} {session.strategy} on {session.exchange}:{session.market} "
+                 f"({session.timeframe}) on {worker or worker_name()}")
+        stopped = _run(session, sink)
+        if stopped or session.type != SessionType.BACKTEST:
+            status = Status.STOPPED
+    except Exception as exc:  # the strategy's or the data's fault: the session fails, the worker lives
+        status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
+        summary = traceback.format_exc(limit=8)
+        sink.log(f"ERROR {error}\n{summary}")
+        services.session_finish(
+            session=session, status=Status.FAILED, error=error,
+            data={"traceback": summary[-4000:]},
+        )
+    finally:
+        monitor.stop()
+        sink.close()
+    if status != Status.FAILED:
+        services.session_finish(session=session, status=status, data=sink.final_event_data())
+    cache.delete_many([progress_key(session.pk), equity_key(session.pk)])
+    close_old_connections()
+    return status
+
+
+def _run(session: Session, sink: SessionSink) -> bool:
+    """Run every run of the session with the engine; True when a stop cut it short."""
+    markets = _market_specs(session)
+    runs = list(session.runs.order_by("id"))
+    if session.type == SessionType.BACKTEST:
+        # Loaded once: every run of a sweep trades the same candles.
+        candles = _history(session, markets)
+        _report_data_check(session, sink, candles)
+        sink.runs_total = len(runs)
+        for index, run in enumerate(runs):
+            sink.begin_run(run, index)
+            result = engine.run_backtest(_config(session, run, markets), candles, sink)
+            sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+            if result.stopped:
+                sink.write_trades_file()
+                return True
+        sink.write_trades_file()
+        return False
+
+    run = runs[0]
+    sink.begin_run(run, 0)
+    feed = _exchange(session).live([m.symbol for m in markets], session.timeframe)
+    if session.type == SessionType.SCRAPER:
+        result = engine.run_scraper(
+            _config(session, run, markets), feed, sink, archive_root=str(settings.DATA_ROOT)
+        )
+    else:
+        result = engine.run_live(_config(session, run, markets), feed, sink)
+    sink.end_run(result, Status.STOPPED)
+    sink.write_trades_file()
+    return True
+
+
+def _exchange(session: Session):
+    from bots.exchanges.registry import get_exchange
+
+    if session.exchange == "sim":
+        return get_exchange("sim")
+    return get_exchange(session.exchange, base_url=settings.EXCHANGE_URLS.get(session.exchange) or None)
+
+
+def _history(session: Session, markets: list) -> dict:
+    """The range's candles per symbol: generated for sim, else from the archive (what the
+    scrapers and `download_candles`/`import_candles` recorded)."""
+    start, end = session.range_start, session.range_end
+    if session.exchange == "sim":
+        sim = _exchange(session)
+        return {m.symbol: sim.fetch_candles(m.symbol, session.timeframe, start, end) for m in markets}
+    from bots import archive
+
+    return {
+        m.symbol: archive.read_candles(
+            str(settings.DATA_ROOT), session.exchange, m.symbol, session.timeframe, start, end
+        )
+        for m in markets
+    }
+
+
+def _market_specs(session: Session) -> list:
+    symbols = session.market.split("+")
+    found = {m.symbol: m for m in Market.objects.filter(exchange=session.exchange, symbol__in=symbols)}
+    missing = [s for s in symbols if s not in found]
+    if missing:
+        raise ValueError(f"Unknown market {', '.join(missing)} on {session.exchange}")
+    return [found[s].spec() for s in symbols]
+
+
+def _config(session: Session, run: Run, markets: list):
+    return engine.RunConfig(
+        strategy=session.strategy,
+        params=run.params,
+        markets=markets,
+        exchange=session.exchange,
+        timeframe=session.timeframe,
+        range_start=session.range_start,
+        range_end=session.range_end,
+        initial_balance=float(session.initial_balance or 0),
+        fee_bps=float(session.fee_bps),
+        slippage_bps=float(session.slippage_bps),
+        strategy_packages=tuple(settings.STRATEGY_PACKAGES),
+    )
+
+
+def _report_data_check(session: Session, sink: SessionSink, candles: dict) -> None:
+    """Missing candles are told in the events; a range with no data at all fails clearly."""
+    step = TIMEFRAME_SECONDS[session.timeframe]
+    expected = max(0, (session.range_end - session.range_start) // step)
+    for symbol, legs in candles.items():
+        if len(legs) == 0:
+            raise ValueError(
+                f"No {session.timeframe} candles for {symbol} on {session.exchange} between "
+                f"{_iso(session.range_start)} and {_iso(session.range_end)}; "
+                "import, download or scrape data first."
+            )
+        times = np.asarray(legs.time, dtype=np.int64)
+        edges = np.concatenate(([session.range_start - step], times, [session.range_end]))
+        holes = np.nonzero(np.diff(edges) > step)[0]
+        missing = expected - len(times)
+        if missing > 0 or len(holes):
+            gaps = [[int(edges[i] + step), int(edges[i + 1])] for i in holes[:5]]
+            check = {"market": symbol, "expected": expected, "present": len(times),
+                     "missing": max(missing, 0), "first_gaps": gaps}
+            services.event_record(session=session, event_type="info", data={"data_check": check})
+            sink.log(f"Data check {symbol}: {check['missing']} of {expected} candles missing; "
+                     f"first gaps {[(_iso(a), _iso(b)) for a, b in gaps]}")
+
+
+def _iso(ts: int | None) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts is not None else "?"
+
+
+class SessionSink:
+    """What the engine reports, recorded: trades in the Trade table, progress and live
+    metrics in the cache, checkpoints on the rows, lines in the session's log file."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.run: Run | None = None
+        self.run_index = 0
+        self.runs_total = 1
+        self.stop_event = threading.Event()
+        self.done = 0
+        self.total: int | None = None
+        self.trade_count = 0
+        self.metrics: dict[str, Any] = {}
+        self.equity: list[list[float]] = []
+        self._last_cache = 0.0
+        self._lock = threading.Lock()
+        log_dir = Path(settings.DATA_ROOT) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"session_{session.pk}.log"
+        self._log = self.log_path.open("a", encoding="utf-8", buffering=1)
+        services.session_files_set(session=session, logs_file=str(self.log_path))
+
+    # --- the engine's Sink protocol --------------------------------------------------------
+
+    def should_stop(self) -> bool:
+        return self.stop_event.is_set()
+
+    def on_progress(self, done: int, total: int | None) -> None:
+        with self._lock:
+            if total is not None and self.runs_total > 1:
+                # A sweep's progress counts candles across all its runs.
+                done, total = self.run_index * total + done, total * self.runs_total
+            self.done, self.total = done, total
+        self._publish()
+
+    def on_trades(self, trades: list) -> None:
+        if not trades or self.run is None:
+            return
+        rows = [
+            Trade(
+                run_id=self.run.pk, market=t.market, side=t.side,
+                entry_time=int(t.entry_time), entry_price=t.entry_price, entry_size=t.entry_size,
+                exit_time=int(t.exit_time) if t.exit_time is not None else None,
+                exit_price=t.exit_price, exit_size=t.exit_size,
+                realized_pnl=t.realized_pnl, fee=t.fee,
+            )
+            for t in trades
+        ]
+        Trade.objects.bulk_create(rows, batch_size=TRADE_BATCH)
+        self.trade_count += len(rows)
+        if self.session.type == SessionType.TEST:
+            for trade in trades:  # a live session's story tells each trade
+                services.event_record(session=self.session, event_type="trade", data=_trade_dict(trade))
+                self.log(f"Trade {trade.side} {trade.market} {trade.entry_price} -> {trade.exit_price} "
+                         f"pnl {trade.realized_pnl:.8g}")
+
+    def on_equity(self, points: list) -> None:
+        with self._lock:
+            self.equity.extend([int(t), float(v)] for t, v in points)
+            if len(self.equity) > 4000:  # keep a live curve chart-sized, extremes kept
+                points = np.asarray(self.equity)
+                self.equity = [
+                    [t, v] for t, v in downsample(points[:, 0].astype(np.int64), points[:, 1],
+                                                  bucket_size(len(points)))
+                ]
+
+    def on_log(self, line: str) -> None:
+        self.log(line)
+
+    def on_metrics(self, metrics: dict) -> None:
+        with self._lock:
+            self.metrics = dict(metrics)
+        self._publish()
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def begin_run(self, run: Run, index: int) -> None:
+        self.run, self.run_index = run, index
+        self.equity, self.metrics = [], {}
+
+    def end_run(self, result, status: str) -> None:
+        """The run's final results (everything up to a stop included) on its row and the session."""
+        services.session_results_save(
+            session=self.session, run=self.run, metrics=result.metrics,
+            equity=[[int(t), float(v)] for t, v in result.equity], status=status,
+        )
+        self.metrics = result.metrics
+        self.log(
+            f"Run {self.run.config_hash} {status}: {result.metrics.get('trade_count', 0)} trades, "
+            f"pnl {result.metrics.get('total_pnl', 0):.8g} {result.metrics.get('currency', '')}"
+        )
+
+    def checkpoint(self) -> None:
+        """Live metrics onto the rows (called by the monitor every few seconds)."""
+        with self._lock:
+            metrics = dict(self.metrics)
+        if metrics and self.run is not None:
+            services.session_results_save(session=self.session, run=self.run, metrics=metrics)
+
+    def write_trades_file(self) -> None:
+        """`trades_<id>.json`: every trade of every run, written once at the end."""
+        directory = Path(settings.DATA_ROOT) / "trades"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"trades_{self.session.pk}.json"
+        runs = []
+        for run in self.session.runs.order_by("id"):
+            trades = list(run.trades.order_by("entry_time", "id").values(
+                "market", "side", "entry_time", "entry_price", "entry_size", "exit_time",
+                "exit_price", "exit_size", "realized_pnl", "fee",
+            ))
+            runs.append({"config_hash": run.config_hash, "params": run.params, "trades": trades})
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"session_id": self.session.pk, "runs": runs}, default=float))
+        os.replace(tmp, path)
+        services.session_files_set(session=self.session, trades_file=str(path))
+
+    def final_event_data(self) -> dict[str, Any]:
+        return {"trade_count": self.trade_count, "progress_done": self.done,
+                "metrics": {k: v for k, v in self.metrics.items() if not isinstance(v, (list, dict))}}
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def progress(self) -> dict[str, Any]:
+        with self._lock:
+            done, total, metrics = self.done, self.total, dict(self.metrics)
+        return {
+            "done": done,
+            "total": total,
+            "percent": round(100 * done / total, 1) if total else None,
+            "trade_count": metrics.get("trade_count", self.trade_count),
+            "total_pnl": metrics.get("total_pnl", 0.0),
+            "win_rate": metrics.get("win_rate", 0.0),
+            "currency": metrics.get("currency"),
+            "metrics": metrics,
+            "updated_at": time.time(),
+        }
+
+    def _publish(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_cache < CACHE_SECONDS:
+            return
+        self._last_cache = now
+        with self._lock:
+            equity = list(self.equity)
+        cache.set_many(
+            {progress_key(self.session.pk): self.progress(), equity_key(self.session.pk): equity},
+            timeout=settings.STALE_AFTER_SECONDS * 4,
+        )
+
+    def log(self, line: str) -> None:
+        stamp = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+        with self._lock:
+            self._log.write(f"{stamp} {line}\n")
+
+    def close(self) -> None:
+        self._publish(force=True)
+        self._log.close()
+
+
+class Monitor(threading.Thread):
+    """Every second: read the stop flag; every few seconds: heartbeat, progress and metric
+    checkpoints. Runs beside the engine so a long computation still heartbeats."""
+
+    def __init__(self, session: Session, sink: SessionSink):
+        super().__init__(name=f"monitor-{session.pk}", daemon=True)
+        self.session, self.sink = session, sink
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        last_beat = last_event = 0.0
+        try:
+            while not self._done.wait(1.0):
+                now = time.monotonic()
+                try:
+                    if now - last_beat >= HEARTBEAT_SECONDS:
+                        last_beat = now
+                        status, stop = services.session_heartbeat(
+                            session_id=self.session.pk, progress_done=self.sink.done,
+                            progress_total=self.sink.total,
+                        )
+                        self.sink.checkpoint()
+                        if now - last_event >= METRIC_EVENT_SECONDS and self.sink.metrics:
+                            last_event = now
+                            services.event_record(
+                                session=self.session, event_type="metric_update",
+                                data=self.sink.final_event_data(),
+                            )
+                    else:
+                        status, stop = _flags(self.session.pk)
+                    if stop or status != Status.RUNNING:
+                        self.sink.stop_event.set()
+                except Exception:  # a lost DB connection must not kill the heartbeat for good
+                    log.exception("monitor of session %s", self.session.pk)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(timeout=10)
+
+
+def _flags(session_id: str) -> tuple[str, bool]:
+    row = Session.objects.filter(pk=session_id).values("status", "stop_requested").first()
+    return (row["status"], row["stop_requested"]) if row else (Status.FAILED, True)
+
+
+def _trade_dict(trade) -> dict[str, Any]:
+    return {
+        "market": trade.market, "side": trade.side, "entry_time": int(trade.entry_time),
+        "entry_price": float(trade.entry_price), "exit_time": trade.exit_time,
+        "exit_price": float(trade.exit_price) if trade.exit_price is not None else None,
+        "realized_pnl": float(trade.realized_pnl),
+    }

@@ -1,0 +1,117 @@
+"""A real Celery worker for tests: in-process (threads) or as a separate process.
+
+The broker is the configured one (filesystem:// or Redis), isolated from any other worker on
+this machine by a private folder or key prefix, so a `make run` beside the tests neither
+steals nor feeds their messages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+QUEUES = ["test", "backtest", "scraper", "default"]
+
+
+@pytest.fixture(scope="session")
+def broker_isolation(tmp_path_factory):
+    """Private broker folder / key prefix; returns the env a worker process needs for it."""
+    env = {}
+    if app.conf.broker_url.startswith("filesystem://"):
+        folder = tmp_path_factory.mktemp("broker")
+        (folder / "queue").mkdir()
+        (folder / "processed").mkdir()
+        app.conf.broker_transport_options = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+        }
+        env["CELERY_BROKER_DIR"] = str(folder)
+    else:
+        prefix = f"test-{uuid.uuid4().hex[:8]}:"
+        app.conf.broker_transport_options = {"global_keyprefix": prefix}
+        env["CELERY_BROKER_PREFIX"] = prefix
+    app.pool.force_close_all()
+    return env
+
+
+@pytest.fixture
+def data_root(settings, tmp_path):
+    settings.DATA_ROOT = tmp_path / "data"
+    return settings.DATA_ROOT
+
+
+@pytest.fixture
+def celery_worker(transactional_db, broker_isolation, data_root):
+    """An in-process worker on every queue, with threads enough for concurrent sessions."""
+    with start_worker(
+        app, pool="threads", concurrency=6, perform_ping_check=False, queues=QUEUES,
+        shutdown_timeout=20,
+    ) as worker:
+        yield worker
+
+
+def current_database_url() -> str:
+    """The URL of the database the tests are using right now (the test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db["USER"] or "root"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"mysql://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_process(transactional_db, broker_isolation, data_root):
+    """Start a separate `celery worker` process on the test database; yields a starter that
+    returns the Popen (the test may SIGKILL it)."""
+    processes = []
+
+    def start(*, queues=("test",), extra_env=None):
+        env = {
+            **os.environ,
+            **broker_isolation,
+            "DATABASE_URL": current_database_url(),
+            "DATA_ROOT": str(settings.DATA_ROOT),
+            "STALE_AFTER_SECONDS": str(settings.STALE_AFTER_SECONDS),
+            **(extra_env or {}),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
+             "-Q", ",".join(queues), "-n", f"killme-{uuid.uuid4().hex[:6]}@%h",
+             "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail with `message` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"Timed out after {timeout} s waiting for {message}")
