@@ -190,18 +190,21 @@ class _Book:
         self.snap_index: list[int] = [-1]
         self.snaps: list[tuple] = [self.account.snapshot()]
 
-    def fill(self, targets: Sequence[float], k: int, times: np.ndarray,
-             opens: Sequence[np.ndarray]) -> None:
-        prices = [float(o[k]) for o in opens]
-        t = int(times[k])
+    def fill(self, targets: Sequence[float], k: int, times: Sequence[int],
+             opens: Sequence[Sequence[float]]) -> None:
+        """Fill `targets` at candle k's open (times/opens as Python lists: fast indexing)."""
+        account = self.account
+        prices = [o[k] for o in opens]
+        t = times[k]
         for leg, target in enumerate(targets):
-            self.account.fill(leg, target, prices[leg], t, prices)
+            if target != account.pos[leg]:
+                account.fill(leg, target, prices[leg], t, prices)
         self.snap_index.append(k)
-        self.snaps.append(self.account.snapshot())
+        self.snaps.append((account.cash, tuple(account.pos), tuple(account.entry_price)))
 
 
 def _run_rules(book: _Book, rules, c0: int, c1: int, s0: int, n: int,
-               times: np.ndarray, opens: Sequence[np.ndarray]) -> tuple[float, ...] | None:
+               times: list[int], opens: list[list[float]]) -> tuple[float, ...] | None:
     """Jump from one rule firing to the next within [c0, c1); return a fill pending at c1."""
     by_state: dict[tuple, list[tuple[list[int], tuple]]] = {}
     for rule in rules:
@@ -254,8 +257,10 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
     book = _Book(config)
     account = book.account
     times = legs[0].time
-    opens = [leg.open for leg in legs]
     closes = [leg.close for leg in legs]
+    # Python lists: fills index single candles, which numpy does slowly.
+    time_list = times.tolist()
+    opens = [leg.open.tolist() for leg in legs]
     window = max(1, int(strategy.window()))
     fast = strategy.uses_rules()
     bucket = bucket_size(n)
@@ -282,16 +287,16 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
         c1 = min(n, c0 + chunk)
         first_snap = len(book.snaps) - 1
         if pending is not None:
-            book.fill(pending, c0, times, opens)
+            book.fill(pending, c0, time_list, opens)
             pending = None
         s0 = max(0, c0 - window + 1)
         sub = [leg[s0:c1] for leg in legs]
         ind = strategy.precompute(sub)
         rules = strategy.rules(ind, sub)
         if fast and rules is not None:
-            pending = _run_rules(book, rules, c0, c1, s0, n, times, opens)
+            pending = _run_rules(book, rules, c0, c1, s0, n, time_list, opens)
         else:
-            pending = _run_candles(strategy, book, sub, ind, rules, c0, c1, s0, n, times,
+            pending = _run_candles(strategy, book, sub, ind, rules, c0, c1, s0, n, time_list,
                                    opens, strategy_logs)
         eq, held = equity_series(account, np.asarray(book.snap_index[first_snap:]),
                                  book.snaps[first_snap:], [c[c0:c1] for c in closes], c0)

@@ -115,23 +115,25 @@ class Account:
              prices: Sequence[float]) -> None:
         """Bring leg's net position to `target` with a market order at `open_price`."""
         current = self.pos[leg]
-        target = float(target)
         if target == current:
             return
-        buying = target > current
-        price = open_price * (1.0 + self.slippage) if buying else open_price * (1.0 - self.slippage)
-        fx = self.fx(leg, prices)
+        target = float(target)
+        if target > current:
+            price = open_price * (1.0 + self.slippage)
+        else:
+            price = open_price * (1.0 - self.slippage)
+        fx = 1.0 if self.fx_plan[leg] is None else self.fx(leg, prices)
         if current != 0.0 and (target == 0.0 or (target > 0.0) != (current > 0.0)):
             self._close(leg, abs(current), price, time, fx)
             current = 0.0
-        if target == 0.0:
-            return
+            if target == 0.0:
+                return
         if abs(target) < abs(current):
             self._close(leg, abs(current) - abs(target), price, time, fx)
             return
         spec = self.markets[leg]
         added = abs(target) - abs(current)
-        fee = spec.notional(added, price) * self.fee_rate
+        fee = (added / price if spec.inverse else added * price) * self.fee_rate
         self.cash -= fee * fx
         self.fees_paid += fee * fx
         if current == 0.0:
@@ -154,20 +156,26 @@ class Account:
         current = self.pos[leg]
         held = abs(current)
         sign = 1.0 if current > 0 else -1.0
-        share = size / held
-        entry_fee = self.entry_fee[leg] * share
-        entry_fee_run = self.entry_fee_run[leg] * share
-        gross = spec.pnl(sign * size, self.entry_price[leg], price)
-        exit_fee = spec.notional(size, price) * self.fee_rate
+        entry_price = self.entry_price[leg]
+        if size >= held:
+            entry_fee, entry_fee_run = self.entry_fee[leg], self.entry_fee_run[leg]
+        else:
+            share = size / held
+            entry_fee = self.entry_fee[leg] * share
+            entry_fee_run = self.entry_fee_run[leg] * share
+        if spec.inverse:
+            gross = sign * size * (1.0 / entry_price - 1.0 / price)
+            exit_fee = size / price * self.fee_rate
+        else:
+            gross = sign * size * (price - entry_price)
+            exit_fee = size * price * self.fee_rate
         self.cash += (gross - exit_fee) * fx
         self.fees_paid += exit_fee * fx
         fee = entry_fee + exit_fee
         self.trades.append(Trade(
-            market=spec.symbol, side="long" if sign > 0 else "short",
-            entry_time=self.entry_time[leg], entry_price=self.entry_price[leg], entry_size=size,
-            exit_time=int(time), exit_price=price, exit_size=size,
-            realized_pnl=gross - fee, fee=fee, currency=spec.settle,
-            run_pnl=(gross - exit_fee) * fx - entry_fee_run,
+            spec.symbol, "long" if sign > 0 else "short", self.entry_time[leg], entry_price,
+            size, int(time), price, size, gross - fee, fee, spec.settle,
+            (gross - exit_fee) * fx - entry_fee_run,
         ))
         if size >= held:
             self.pos[leg] = 0.0
