@@ -1,0 +1,30 @@
+"""A strategy that follows a script of target positions, for the fill tests.
+
+Found through the registry's extra packages (RunConfig.strategy_packages), as user
+strategies are.
+"""
+
+from __future__ import annotations
+
+from bots.strategies.base import Strategy
+
+
+class Scripted(Strategy):
+    """After the candle opening at time t closes, target the positions `plan[str(t)]`."""
+
+    id = "Scripted"
+    name = "Scripted"
+    default_params = {"plan": {}}
+    param_schema = {"type": "object", "properties": {"plan": {"type": "object"}}}
+    legs = 1
+
+    def on_candle(self, bar):
+        sizes = self.params["plan"].get(str(bar.time))
+        if sizes is not None:
+            bar.set_targets(sizes if isinstance(sizes, list) else [sizes])
+
+
+class ScriptedPair(Scripted):
+    id = "ScriptedPair"
+    name = "Scripted pair"
+    legs = 2
