@@ -8,7 +8,8 @@ from bots.exchanges.base import Exchange
 
 
 def exchange_classes() -> dict[str, type[Exchange]]:
-    from bots.exchanges.ccxt_exchange import BinanceExchange, BitmexExchange
+    from bots.exchanges.bitmex import BitmexExchange
+    from bots.exchanges.ccxt_exchange import BinanceExchange
     from bots.exchanges.sim import SimExchange
 
     return {cls.name: cls for cls in (SimExchange, BitmexExchange, BinanceExchange)}

@@ -1,0 +1,81 @@
+"""Where a run's candles come from: the sim exchange computes them, others read the archive.
+
+Also the data check before a backtest and a resumable history download into the archive.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from bots import archive
+from bots.candles import Candles, timeframe_seconds
+from bots.exchanges.base import Exchange
+from bots.exchanges.registry import get_exchange
+
+GENERATED = ("sim",)
+
+
+class ArchiveFeed:
+    """A backtest feed: `fetch_candles` from the sim exchange or from the archive."""
+
+    def __init__(self, exchange: str, archive_root: str | None):
+        self.exchange = exchange
+        self.archive_root = archive_root
+
+    def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
+        return load_candles(self.exchange, symbol, timeframe, start, end, self.archive_root)
+
+
+def load_candles(exchange: str, symbol: str, timeframe: str, start: int | None, end: int | None,
+                 archive_root: str | None = None) -> Candles:
+    """Candles of [start, end): computed for sim (unless archived), else from the archive."""
+    if exchange in GENERATED:
+        if archive_root is not None:
+            stored = archive.load(archive_root, exchange, symbol, timeframe, start, end)
+            if len(stored):
+                return stored
+        return get_exchange(exchange).fetch_candles(symbol, timeframe, start, end)
+    if archive_root is None:
+        raise ValueError(f"Candles of {exchange} come from the archive: no archive root given.")
+    return archive.load(archive_root, exchange, symbol, timeframe, start, end)
+
+
+def check_data(exchange: str, symbols: list[str], timeframe: str, start: int, end: int,
+               archive_root: str | None = None, max_gaps: int = 5) -> dict[str, archive.DataCheck]:
+    """Per symbol: expected/present/missing candles of [start, end) and the first gaps."""
+    return {
+        symbol: archive.check_times(
+            load_candles(exchange, symbol, timeframe, start, end, archive_root).time,
+            timeframe, start, end, max_gaps)
+        for symbol in symbols
+    }
+
+
+def download(source: Exchange, symbol: str, timeframe: str, start: int, end: int,
+             archive_root: str, *, exchange_name: str | None = None, window: int = 10_000,
+             progress: Callable[[int, int], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> int:
+    """Fetch [start, end) from `source` into the archive, `window` candles at a time.
+
+    Resumable: it starts after the newest archived candle when that lies inside the range, and
+    writes are idempotent, so an interrupted download simply runs again. Returns candles added.
+    """
+    tf = timeframe_seconds(timeframe)
+    name = exchange_name or source.name
+    begin = start - start % tf
+    latest = archive.latest_time(archive_root, name, symbol, timeframe)
+    if latest is not None and begin <= latest < end:
+        begin = latest + tf
+    added = 0
+    total = max(0, (end - start) // tf)
+    cursor = begin
+    while cursor < end:
+        if should_stop and should_stop():
+            break
+        upto = min(end, cursor + window * tf)
+        candles = source.fetch_candles(symbol, timeframe, cursor, upto)
+        added += archive.write(archive_root, name, symbol, timeframe, candles)
+        cursor = upto
+        if progress:
+            progress(min(total, (cursor - start) // tf), total)
+    return added

@@ -1,0 +1,111 @@
+"""Exchanges through ccxt: public OHLCV only (no keys, never an order).
+
+`base_url` rebases every API host of the ccxt client (tests point it at a local HTTP server
+that serves recorded responses). Markets are declared to ccxt directly from our symbols, so
+no market-list download is needed before the first candle request.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from bots.candles import Candles, concat, timeframe_seconds
+from bots.exchanges.base import Exchange
+from bots.markets import MarketSpec, market_spec
+
+
+class ExchangeError(RuntimeError):
+    """The exchange did not give us the candles (network, HTTP error, unsupported timeframe)."""
+
+
+def rebase_urls(urls: Any, base_url: str) -> Any:
+    """Every absolute URL in a (nested) ccxt `urls['api']` moved to `base_url`, path kept."""
+    if isinstance(urls, dict):
+        return {key: rebase_urls(value, base_url) for key, value in urls.items()}
+    if isinstance(urls, str) and urls.startswith(("http://", "https://")):
+        parts = urlsplit(urls)
+        return base_url.rstrip("/") + parts.path
+    return urls
+
+
+def drop_unclosed(candles: Candles, tf: int, now: float) -> Candles:
+    """Only candles that have closed by `now`."""
+    return candles[candles.time + tf <= now]
+
+
+class CcxtExchange(Exchange):
+    """Public candles of one ccxt exchange."""
+
+    ccxt_id: ClassVar[str]
+    page_limit: ClassVar[int] = 1000
+
+    def __init__(self, base_url: str | None = None, timeout: float = 10.0,
+                 page_limit: int | None = None, rate_limit: bool = True):
+        import ccxt
+
+        factory = getattr(ccxt, self.ccxt_id, None)
+        if factory is None:
+            raise ExchangeError(f"This ccxt ({ccxt.__version__}) has no {self.ccxt_id!r} exchange.")
+        self.client = factory({"enableRateLimit": rate_limit, "timeout": int(timeout * 1000)})
+        if base_url:
+            self.client.urls["api"] = rebase_urls(self.client.urls["api"], base_url)
+        if page_limit:
+            self.page_limit = page_limit
+        self._declared: set[str] = set()
+
+    def ccxt_market(self, spec: MarketSpec) -> dict[str, Any]:
+        """The market structure ccxt needs to build a candle request for `spec`."""
+        return {
+            "id": spec.symbol, "symbol": spec.symbol, "base": spec.base, "quote": spec.quote,
+            "settle": None, "baseId": spec.base, "quoteId": spec.quote, "type": "spot",
+            "spot": True, "margin": False, "swap": False, "future": False, "option": False,
+            "contract": False, "linear": None, "inverse": None, "active": True,
+            "precision": {"price": spec.tick_size}, "limits": {}, "info": {},
+        }
+
+    def _declare(self, symbol: str) -> None:
+        if symbol in self._declared:
+            return
+        spec = self.market_spec(symbol)
+        markets = [self.ccxt_market(self.market_spec(s)) for s in sorted(self._declared)]
+        self.client.set_markets(markets + [self.ccxt_market(spec)])
+        self._declared.add(symbol)
+
+    def fetch_candles(self, symbol: str, timeframe: str, start: int | None,
+                      end: int | None) -> Candles:
+        import ccxt
+
+        tf = timeframe_seconds(timeframe)
+        if timeframe not in self.client.timeframes:
+            raise ExchangeError(f"{self.name} has no {timeframe} candles.")
+        now = _time.time()
+        end = int(now) if end is None else int(end)
+        since = 0 if start is None else int(start)
+        self._declare(symbol)
+        pages = []
+        while since < end:
+            try:
+                rows = self.client.fetch_ohlcv(symbol, timeframe, since * 1000, self.page_limit)
+            except ccxt.BaseError as exc:
+                raise ExchangeError(f"{self.name} {symbol} {timeframe}: {exc}") from exc
+            if not rows:
+                break
+            page = Candles.from_rows([(r[0] // 1000, r[1], r[2], r[3], r[4], r[5] or 0.0)
+                                      for r in rows])
+            page = page[(page.time >= since) & (page.time < end)]
+            pages.append(page)
+            last = int(rows[-1][0]) // 1000
+            if last + tf <= since or len(page) == 0:
+                break
+            since = last + tf
+        candles = concat(pages).sorted_unique()
+        return drop_unclosed(candles, tf, now)
+
+
+class BinanceExchange(CcxtExchange):
+    name = "binance"
+    ccxt_id = "binance"

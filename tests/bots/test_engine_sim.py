@@ -1,0 +1,67 @@
+"""The sim exchange: deterministic candles, any range, every timeframe, realistic scales."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import T0
+
+from bots.candles import TIMEFRAMES, concat
+from bots.exchanges import get_exchange
+from bots.exchanges.sim import SimExchange
+
+sim = SimExchange()
+
+
+def test_the_same_candles_whether_asked_whole_or_in_pieces():
+    whole = sim.fetch_candles("XBTUSD", "1m", T0, T0 + 3 * 86400)
+    end, step = T0 + 3 * 86400, 7 * 3600 + 60
+    pieces = concat(sim.fetch_candles("XBTUSD", "1m", a, min(a + step, end))
+                    for a in range(T0, end, step))
+    assert len(whole) == 3 * 1440
+    assert whole.equals(pieces)
+    assert whole.equals(SimExchange().fetch_candles("XBTUSD", "1m", T0, T0 + 3 * 86400))
+
+
+def test_candles_differ_by_market_and_are_connected():
+    a = sim.fetch_candles("XBTUSD", "1h", T0, T0 + 86400)
+    b = sim.fetch_candles("BTCUSDT", "1h", T0, T0 + 86400)
+    assert not np.array_equal(a.close, b.close)
+    assert np.array_equal(a.close[:-1], a.open[1:])  # each candle opens at the last close
+
+
+@pytest.mark.parametrize("timeframe", list(TIMEFRAMES))
+def test_every_timeframe_is_on_its_grid_with_consistent_high_and_low(timeframe):
+    tf = TIMEFRAMES[timeframe]
+    candles = sim.fetch_candles("ETHUSD", timeframe, T0 + 1, T0 + 500 * tf + 1)
+    assert len(candles) == 500
+    assert (candles.time % tf == 0).all() and (np.diff(candles.time) == tf).all()
+    assert candles.time[0] == T0 + tf
+    assert (candles.high >= np.maximum(candles.open, candles.close)).all()
+    assert (candles.low <= np.minimum(candles.open, candles.close)).all()
+    assert (candles.volume > 0).all()
+
+
+@pytest.mark.parametrize("symbol,level", [
+    ("XBTUSD", 90_000), ("BTCUSDT", 90_000), ("ETHUSD", 3_000), ("SOLUSD", 150),
+    ("XRPUSD", 0.6), ("DOGEUSD", 0.15),
+])
+def test_prices_have_realistic_scale_and_volatility(symbol, level):
+    daily = sim.fetch_candles(symbol, "1d", T0, T0 + 365 * 86400)
+    assert level / 2.5 < np.median(daily.close) < level * 2.5
+    vol = np.diff(np.log(daily.close)).std()
+    assert 0.01 < vol < 0.08
+    minutes = sim.fetch_candles(symbol, "1m", T0, T0 + 86400)
+    assert 0.0001 < np.diff(np.log(minutes.close)).std() < 0.005
+
+
+def test_unknown_symbols_get_a_stable_price():
+    a = sim.fetch_candles("GOOG", "1d", T0, T0 + 10 * 86400)
+    assert a.equals(SimExchange().fetch_candles("GOOG", "1d", T0, T0 + 10 * 86400))
+    assert 0.05 < a.close[0] < 2000
+
+
+def test_the_registry_knows_sim():
+    assert isinstance(get_exchange("sim"), SimExchange)
+    with pytest.raises(KeyError):
+        get_exchange("nowhere")
