@@ -1,0 +1,155 @@
+"""Formatting for the dashboard: money with its currency, elapsed times, "5m ago"."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
+
+register = template.Library()
+
+# Coins worth much per unit are counted with more decimals (0.012345 XBT, not 0.01).
+FINE_CURRENCIES = {"XBT", "BTC", "ETH"}
+
+
+def _number(value) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def decimals_for(currency: str | None) -> int:
+    return 6 if (currency or "").upper() in FINE_CURRENCIES else 2
+
+
+@register.filter
+def money(value, currency: str = "") -> str:
+    """+245.50 USD; -0.001234 XBT; "--" when unknown."""
+    number = _number(value)
+    if number is None:
+        return "--"
+    places = decimals_for(currency)
+    text = intcomma(f"{abs(number):.{places}f}")
+    sign = "+" if number > 0 else ("-" if number < 0 else "")
+    return f"{sign}{text} {currency}".strip()
+
+
+@register.filter
+def amount(value, currency: str = "") -> str:
+    """An unsigned amount (equity, fees): 10,245.50 USD."""
+    number = _number(value)
+    if number is None:
+        return "--"
+    return f"{intcomma(f'{number:.{decimals_for(currency)}f}')} {currency}".strip()
+
+
+@register.filter
+def price(value) -> str:
+    number = _number(value)
+    if number is None:
+        return "--"
+    magnitude = abs(number)
+    places = 2 if magnitude >= 100 else 4 if magnitude >= 1 else 6
+    return intcomma(f"{number:.{places}f}")
+
+
+@register.filter
+def pct(value, places: int = 1) -> str:
+    number = _number(value)
+    if number is None:
+        return "--"
+    return f"{number:.{int(places)}f}%"
+
+
+@register.filter
+def fixed(value, places: int = 2) -> str:
+    number = _number(value)
+    if number is None:
+        return "--"
+    return intcomma(f"{number:.{int(places)}f}")
+
+
+@register.filter
+def tone(value) -> str:
+    """CSS class for a signed figure."""
+    number = _number(value)
+    if not number:
+        return "flat"
+    return "pos" if number > 0 else "neg"
+
+
+@register.filter
+def count(value) -> str:
+    number = _number(value)
+    return intcomma(int(number)) if number is not None else "0"
+
+
+@register.filter
+def clock(delta) -> str:
+    """A timedelta (or seconds) as 00:45:32, with days in front when needed."""
+    if delta is None:
+        return "--"
+    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else float(delta))
+    seconds = max(seconds, 0)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}d {text}" if days else text
+
+
+@register.filter
+def span(delta) -> str:
+    """A timedelta (or seconds) as 2h 15m, 45m, 5m 23s, 12s, 3d 4h."""
+    if delta is None or delta == "":
+        return "--"
+    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else float(delta))
+    seconds = max(seconds, 0)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s" if minutes < 10 and secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+@register.filter
+def ago(moment) -> str:
+    """5m ago, 2h ago, 1d ago."""
+    if moment is None:
+        return "never"
+    if isinstance(moment, (int, float, Decimal)):
+        moment = datetime.fromtimestamp(float(moment), tz=UTC)
+    seconds = (timezone.now() - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    return f"{span(seconds).split()[0]} ago"
+
+
+@register.filter
+def unixtime(value, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """Unix seconds as a UTC time."""
+    number = _number(value)
+    if number is None:
+        return "--"
+    return datetime.fromtimestamp(number, tz=UTC).strftime(fmt)
+
+
+@register.filter
+def get(mapping, key):
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
