@@ -26,7 +26,8 @@ from bots.strategies.registry import get_strategy
 
 # Backtests are processed in chunks so the sink hears from the runner (progress, stop) often.
 FAST_CHUNK = 131_072
-SLOW_CHUNK = 16_384
+SLOW_CHUNK = 65_536
+CHUNK_SECONDS = 0.4  # a per-candle chunk ends after this long
 REPORT_EVERY = 0.5  # seconds between progress reports (live and scraper)
 STOP_CHECK_EVERY = 0.25  # seconds between should_stop() calls of the live runners
 LIVE_METRICS_EVERY = 2.0
@@ -231,11 +232,19 @@ def _run_rules(book: _Book, rules, c0: int, c1: int, s0: int, n: int,
 
 
 def _run_candles(strategy: Strategy, book: _Book, sub: list[Candles], ind, rules, c0: int,
-                 c1: int, s0: int, n: int, times, opens, logs: list[str]) -> tuple[float, ...] | None:
-    """Call on_candle for every candle of [c0, c1); return a fill pending at c1."""
+                 c1: int, s0: int, n: int, times, opens, logs: list[str], bucket: int,
+                 budget: float) -> tuple[tuple[float, ...] | None, int]:
+    """Call on_candle for candles from c0 on; return (fill pending at the end, end).
+
+    Stops early, on a chart-bucket boundary, once `budget` seconds have passed, so a slow
+    strategy still lets the runner report and check for stop every second.
+    """
     account = book.account
     pending = None
-    for i in range(c0, c1):
+    deadline = _time.monotonic() + budget
+    end = c1
+    i = c0
+    while i < end:
         if pending is not None:
             book.fill(pending, i, times, opens)
             pending = None
@@ -245,7 +254,10 @@ def _run_candles(strategy: Strategy, book: _Book, sub: list[Candles], ind, rules
             logs.extend(bar.logs)
         if bar.targets is not None and tuple(bar.targets) != account.positions():
             pending = tuple(bar.targets)
-    return pending if c1 < n else None
+        i += 1
+        if end == c1 and i % 256 == 0 and _time.monotonic() > deadline:
+            end = min(c1, -(-i // bucket) * bucket)
+    return (pending if end < n else None), end
 
 
 def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
@@ -296,8 +308,8 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
         if fast and rules is not None:
             pending = _run_rules(book, rules, c0, c1, s0, n, time_list, opens)
         else:
-            pending = _run_candles(strategy, book, sub, ind, rules, c0, c1, s0, n, time_list,
-                                   opens, strategy_logs)
+            pending, c1 = _run_candles(strategy, book, sub, ind, rules, c0, c1, s0, n,
+                                       time_list, opens, strategy_logs, bucket, CHUNK_SECONDS)
         eq, held = equity_series(account, np.asarray(book.snap_index[first_snap:]),
                                  book.snaps[first_snap:], [c[c0:c1] for c in closes], c0)
         exposed += int(held.sum())

@@ -1,0 +1,191 @@
+"""Runners: determinism, live/backtest parity, stopping within a second with nothing lost."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import T0
+
+from bots import archive, runner
+from bots.candles import TIMEFRAMES
+from bots.exchanges.sim import SimExchange
+from bots.runner import ListSink, NoDataError, RunConfig, run_backtest, run_live, run_scraper
+
+sim = SimExchange()
+
+
+class FakeClock:
+    """Wall clock for the live feed that advances only when the feed sleeps."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.001)
+
+
+def config(strategy, params, market, timeframe="1m", candles=3000, **kwargs):
+    end = T0 + candles * TIMEFRAMES[timeframe]
+    balance = 1.0 if market.startswith("XBT") else 100_000.0
+    return RunConfig.for_market(strategy, params, market, timeframe=timeframe, range_start=T0,
+                                range_end=end, initial_balance=balance, **kwargs)
+
+
+CASES = [
+    ("TestBot", {"threshold": 0.3, "position_size": 100}, "XBTUSD", "1s"),
+    ("SmaCross", {"n1": 5, "n2": 12, "position_size": 2}, "ETHUSD", "1m"),
+    ("PairTradeBot", {"spread_threshold": 1.5, "lookback": 30, "position_size": 100}, "XBTUSD+ETHUSD", "5m"),
+]
+
+
+@pytest.mark.parametrize("strategy,params,market,timeframe", CASES)
+def test_the_same_config_gives_the_same_trades(strategy, params, market, timeframe):
+    cfg = config(strategy, params, market, timeframe, fee_bps=7.5, slippage_bps=2)
+    first = run_backtest(cfg, sim, ListSink())
+    second = run_backtest(cfg, SimExchange(), ListSink())
+    assert len(first.trades) > 10
+    assert first.trades == second.trades and first.metrics == second.metrics
+
+
+@pytest.mark.parametrize("strategy,params,market,timeframe", CASES)
+def test_a_live_session_makes_the_backtests_trades(strategy, params, market, timeframe):
+    """The live feed (a fake wall clock, caught up then candle by candle) against a backtest."""
+    cfg = config(strategy, params, market, timeframe, fee_bps=7.5, slippage_bps=2)
+    backtest = run_backtest(cfg, sim, ListSink())
+    tf = TIMEFRAMES[timeframe]
+    clock = FakeClock(T0 + 2000 * tf + 0.3)  # 2,000 candles in the past, the rest live
+    feed = sim.live([m.symbol for m in cfg.markets], timeframe, start=T0, clock=clock, sleep=clock.sleep)
+    sink = ListSink()
+    live = run_live(cfg, feed, sink)
+    assert len(backtest.trades) > 5
+    assert live.trades == backtest.trades == sink.trades
+    assert live.metrics == backtest.metrics
+    assert not live.stopped
+
+
+def test_a_live_session_on_the_real_clock_makes_the_backtests_trades():
+    """TestBot on 1 s sim candles: 22 s caught up from the past, then ~8 s of real time."""
+    start = math.floor(time.time()) - 22
+    end = start + 30
+    params = {"threshold": 0.05, "position_size": 100}
+    cfg = RunConfig.for_market("TestBot", params, "XBTUSD", timeframe="1s", range_start=start,
+                               range_end=end, initial_balance=1.0)
+    feed = sim.live(["XBTUSD"], "1s", start=start)
+    sink = ListSink()
+    live = run_live(cfg, feed, sink)
+    assert time.time() >= end + 1  # the last candle closed in real time
+    backtest = run_backtest(cfg, sim, ListSink())
+    assert live.candles == backtest.candles == 30
+    assert backtest.trades and live.trades == backtest.trades
+    assert live.metrics == backtest.metrics
+
+
+def test_a_backtest_stops_at_a_chunk_and_reports_everything_up_to_it():
+    cfg = config("SmaCross", {"n1": 5, "n2": 12, "position_size": 1}, "ETHUSD", candles=300_000)
+    sink = ListSink(stop_when=lambda s: s.stop_checks >= 1)
+    result = run_backtest(cfg, sim, sink)
+    assert result.stopped and 0 < result.candles < 300_000
+    assert sink.progress[-1] == (result.candles, 300_000)
+    assert sink.trades == result.trades and len(result.trades) > 100
+    assert result.trades[-1].exit_time == T0 + result.candles * 60  # closed at the stop
+    assert sink.equity[-1] == (T0 + result.candles * 60, pytest.approx(result.metrics["final_equity"]))
+    assert sink.metrics[-1] == result.metrics
+    assert result.metrics["trade_count"] == len(result.trades)
+
+
+class TimedSink(ListSink):
+    """Notes when progress arrives and when stop was asked for."""
+
+    def __init__(self, stop_after: float):
+        super().__init__(stop_when=lambda s: time.monotonic() >= s.stop_at)
+        self.stop_at = time.monotonic() + stop_after
+        self.progress_times: list[float] = []
+
+    def on_progress(self, done, total):
+        super().on_progress(done, total)
+        self.progress_times.append(time.monotonic())
+
+
+def test_a_slow_backtest_hears_stop_within_a_second():
+    """A per-candle strategy (no rules) is slow; progress comes every second and so does stop."""
+    cfg = config("Slow", {}, "ETHUSD", candles=400_000, strategy_packages=("slow_strategy",))
+    candles = sim.fetch_candles("ETHUSD", "1m", T0, T0 + 400_000 * 60)
+    sink = TimedSink(stop_after=0.3)
+    began = time.monotonic()
+    result = run_backtest(cfg, candles, sink)
+    assert result.stopped and result.candles < 400_000
+    assert time.monotonic() - sink.stop_at < 1.0
+    assert np.diff([began] + sink.progress_times).max() < 1.0
+    assert sink.trades == result.trades and len(result.trades) > 100
+    assert sink.progress[-1][0] == result.candles
+
+
+def test_a_live_session_stops_within_a_second_and_reports_its_trades():
+    params = {"threshold": 0.05, "position_size": 100}
+    start = math.floor(time.time()) - 60
+    cfg = RunConfig.for_market("TestBot", params, "XBTUSD", timeframe="1s", range_start=start,
+                               initial_balance=1.0)
+    sink = TimedSink(stop_after=1.5)
+    result = run_live(cfg, sim.live(["XBTUSD"], "1s", start=start), sink)
+    assert result.stopped and time.monotonic() - sink.stop_at < 1.0
+    assert np.diff(sink.progress_times).max() < 1.0
+    assert result.candles >= 60 and result.trades and sink.trades == result.trades
+    assert sink.equity[-1][1] == pytest.approx(result.metrics["final_equity"])
+    assert sink.metrics[-1]["trade_count"] == len(result.trades)
+
+
+def test_live_metrics_mark_the_open_position(monkeypatch):
+    monkeypatch.setattr(runner, "LIVE_METRICS_EVERY", 0.0)
+    monkeypatch.setattr(runner, "REPORT_EVERY", 0.0)
+    cfg = config("SmaCross", {"n1": 2, "n2": 5, "position_size": 1}, "ETHUSD", candles=400, fee_bps=0)
+    seen = []
+
+    class Sink(ListSink):
+        def on_metrics(self, metrics):
+            super().on_metrics(metrics)
+            seen.append((metrics, sum(t.run_pnl for t in self.trades)))
+
+    sink = Sink(stop_when=lambda s: len(s.metrics) >= 50)
+    clock = FakeClock(T0 + 400 * 60 + 10)
+    run_live(cfg, sim.live(["ETHUSD"], "1m", start=T0, clock=clock, sleep=clock.sleep), sink)
+    open_marks = [(m, closed) for m, closed in seen[:-1] if m["unrealized_pnl"] != 0.0]
+    assert len(open_marks) > 10
+    for metrics, closed in open_marks:
+        # Always in the market: equity = balance + closed trades + the open position's mark.
+        assert metrics["total_pnl"] == pytest.approx(closed + metrics["unrealized_pnl"], abs=1e-9)
+        assert metrics["final_equity"] == pytest.approx(100_000 + metrics["total_pnl"])
+
+
+def test_a_range_without_data_fails_clearly():
+    cfg = config("TestBot", {"threshold": 0.5, "position_size": 1}, "XBTUSD")
+    with pytest.raises(NoDataError, match="No 1m candles for XBTUSD"):
+        run_backtest(cfg, sim.fetch_candles("XBTUSD", "1m", T0 - 600, T0), ListSink())
+
+
+def test_the_scraper_archives_the_live_feed_and_stops(tmp_path):
+    start = math.floor(time.time()) - 30
+    cfg = RunConfig.for_market("MarketScraper", {"archive_interval": 1}, "XBTUSD+ETHUSD",
+                               timeframe="1s", range_start=start)
+    stop = threading.Event()
+    sink = ListSink(stop_when=lambda s: stop.is_set())
+    threading.Timer(1.2, stop.set).start()
+    result = run_scraper(cfg, sim.live(["XBTUSD", "ETHUSD"], "1s", start=start), sink, tmp_path)
+    assert result.stopped and result.metrics["data_points"] >= 60
+    stored = archive.load(tmp_path, "sim", "XBTUSD", "1s")
+    assert len(stored) >= 30 and stored.equals(sim.fetch_candles("XBTUSD", "1s", start, int(stored.time[-1]) + 1))
+    assert any("Archived" in line for line in sink.logs)
+
+
+def test_the_config_hash_covers_the_config():
+    a = config("TestBot", {"threshold": 0.5, "position_size": 1}, "XBTUSD")
+    b = config("TestBot", {"position_size": 1, "threshold": 0.5}, "XBTUSD")
+    c = config("TestBot", {"threshold": 0.6, "position_size": 1}, "XBTUSD")
+    assert a.config_hash() == b.config_hash() != c.config_hash()
+    assert len(a.config_hash()) == 12
