@@ -94,7 +94,8 @@ class SessionForm:
         by_id = {s.id: s for s in self.strategies}
         wanted = data.get("strategy")
         if wanted not in by_id:
-            wanted = next(iter(by_id), None)
+            # The wireframe's default, when it fits the type; else the first that does.
+            wanted = "TestBot" if "TestBot" in by_id else next(iter(by_id), None)
         self.strategy = by_id.get(wanted)
         self.markets = markets_for(self.strategy)
         self.market = data.get("market") if data.get("market") in self.markets else (

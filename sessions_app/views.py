@@ -440,8 +440,6 @@ def session_new(request):
             except InvalidInput as error:
                 form.add_service_errors(error.errors, error.message)
             else:
-                if not request.htmx:
-                    messages.success(request, f"Created {session.name}.")
                 return _start_after_save(request, session, "Created")
         return _form_response(request, form, status=422)
     if request.method != "GET":

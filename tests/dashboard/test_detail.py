@@ -1,0 +1,140 @@
+"""The detail view: header, metrics, equity and price charts, trades, parameters, logs, runs."""
+
+import re
+from pathlib import Path
+
+from sessions_app.models import Session
+from tests.dashboard.conftest import HTMX
+
+XSS = "<script>alert(1)</script>"
+
+
+def test_it_shows_header_metrics_charts_trades_and_parameters(operator_client, new_session, with_results):
+    session = new_session(status="completed", type="backtest", name="BTC Test #12")
+    with_results(session, trades=3)
+
+    response = operator_client.get(f"/sessions/{session.pk}/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "BTC Test #12" in html
+    assert "TestBot • XBTUSD • Completed" in html
+    assert ">Clone<" in html and ">Close<" in html
+    for label in ("METRICS", "Total PnL", "Win Rate", "Trades", "Max Drawdown", "Sharpe", "Return",
+                  "Profit Factor", "Avg Trade", "Best Trade", "Worst Trade", "Fees Paid", "Exposure",
+                  "Final Equity", "EQUITY CURVE", "PRICE", "TRADES", "Parameters", "Logs", "Events"):
+        assert label in html, label
+    assert "+0.001500 XBT" in html
+    assert "66.7%" in html
+    assert '<svg class="chart"' in html and "<polyline" in html
+    assert html.count('class="mark entry') == 3 and html.count('class="mark exit') == 3
+    assert "XBT</text>" in html  # the equity axis names its currency
+    assert "LONG" in html and "SHORT" in html
+    assert "threshold" in html and "0.5" in html
+
+
+def test_names_and_params_are_escaped_in_page_and_charts(operator_client, new_session, with_results):
+    session = new_session(status="completed", name=XSS, notes=XSS)
+    with_results(session)
+
+    html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+
+    assert XSS not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_trades_are_paged(operator_client, new_session, with_results):
+    session = new_session(status="completed")
+    with_results(session, trades=30)
+
+    first = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+    second = operator_client.get(f"/sessions/{session.pk}/trades/?page=2", **HTMX).content.decode()
+
+    assert "Showing 1-25 of 30 trades" in first
+    assert "Showing 26-30 of 30 trades" in second
+    assert second.count("<tr>") == 5 + 1  # five trades and the header
+
+
+def test_a_running_session_polls_its_metrics_and_logs(operator_client, new_session, tmp_path):
+    session = new_session(status="running")
+    log = tmp_path / "session.log"
+    log.write_text("line one\nline two\n")
+    Session.objects.filter(pk=session.pk).update(logs_file=str(log))
+
+    html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+    size = log.stat().st_size
+    log.write_text("line one\nline two\nline three\n")
+    follow = operator_client.get(f"/sessions/{session.pk}/logs/?offset={size}", **HTMX).content.decode()
+
+    assert ">Stop<" in html
+    assert html.count('hx-trigger="every 2s"') == 2  # the live block and the log follower
+    assert "line one" in html and "line two" in html
+    assert f"/sessions/{session.pk}/logs/?offset={size}" in html
+    assert 'hx-swap-oob="beforeend:#log-lines"' in follow
+    assert "line three" in follow and "line one" not in follow
+    assert 'hx-trigger="every 2s"' in follow
+
+
+def test_a_finished_session_does_not_poll(operator_client, new_session):
+    session = new_session(status="stopped")
+
+    html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+    live = operator_client.get(f"/sessions/{session.pk}/live/?was=running", **HTMX)
+
+    assert "every 2s" not in html
+    assert "every 2s" not in live.content.decode()
+    assert live["HX-Refresh"] == "true"
+
+
+def test_a_sweep_lists_its_runs_by_profit_and_opens_one(operator_client, new_session):
+    from sessions_app import services
+
+    session = new_session(status="completed", type="backtest", sweep={"threshold": [0.3, 0.5, 0.7]})
+    runs = list(session.runs.order_by("id"))
+    for k, run in enumerate(runs):
+        services.session_results_save(session=session, run=run, metrics={"total_pnl": k * 0.001, "trade_count": k})
+
+    html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+    chosen = operator_client.get(f"/sessions/{session.pk}/?run={runs[0].config_hash}")
+
+    assert "RUNS (3)" in html
+    hashes = re.findall(r'href="\?run=([0-9a-f]+)"', html)
+    assert hashes == [runs[2].config_hash, runs[1].config_hash, runs[0].config_hash]
+    assert chosen.status_code == 200
+    assert f"run {runs[0].config_hash}" in chosen.content.decode()
+    assert operator_client.get(f"/sessions/{session.pk}/?run=ffffffffffff").status_code == 404
+
+
+def test_a_viewer_sees_no_action_buttons(viewer_client, new_session):
+    created = new_session()
+    running = new_session(status="running")
+
+    for session in (created, running):
+        html = viewer_client.get(f"/sessions/{session.pk}/").content.decode()
+        for label in (">Stop<", ">Start<", ">Edit<", ">Clone<"):
+            assert label not in html
+        assert ">Close<" in html
+
+
+def test_a_scraper_shows_data_points_and_archive(operator_client, new_session):
+    session = new_session(status="running", type="scraper")
+    Session.objects.filter(pk=session.pk).update(progress_done=1500)
+
+    html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+
+    assert "1,500" in html and "Data points" in html
+    assert "/archive/sim/XBTUSD/" in html
+
+
+def test_an_unknown_session_is_404(operator_client, db):
+    assert operator_client.get("/sessions/nope/").status_code == 404
+
+
+def test_logs_only_come_from_the_sessions_own_file(operator_client, new_session):
+    session = new_session(status="running")
+
+    response = operator_client.get(f"/sessions/{session.pk}/logs/?offset=0&path=/etc/passwd", **HTMX)
+
+    assert response.status_code == 200
+    assert "root:" not in response.content.decode()
+    assert Path("/etc/passwd").exists()
