@@ -191,44 +191,81 @@ class _Book:
         self.snap_index: list[int] = [-1]
         self.snaps: list[tuple] = [self.account.snapshot()]
 
-    def fill(self, targets: Sequence[float], k: int, times: Sequence[int],
-             opens: Sequence[Sequence[float]]) -> None:
-        """Fill `targets` at candle k's open (times/opens as Python lists: fast indexing)."""
+    def fill(self, targets: Sequence[float], k: int, times: np.ndarray,
+             opens: Sequence[np.ndarray]) -> None:
+        """Fill `targets` at candle k's open."""
         account = self.account
-        prices = [o[k] for o in opens]
-        t = times[k]
+        prices = [o.item(k) for o in opens]  # .item: a Python float, fast
+        t = times.item(k)
         for leg, target in enumerate(targets):
             if target != account.pos[leg]:
                 account.fill(leg, target, prices[leg], t, prices)
         self.snap_index.append(k)
         self.snaps.append((account.cash, tuple(account.pos), tuple(account.entry_price)))
 
+    def fill_many(self, fill_at: list[int], targets: list[tuple[float, ...]], times: np.ndarray,
+                  opens: Sequence[np.ndarray]) -> None:
+        """Fill each `targets[j]` at candle `fill_at[j]`'s open, in order."""
+        if not fill_at:
+            return
+        index = np.asarray(fill_at)
+        leg_prices = [o[index].tolist() for o in opens]
+        fill_times = times[index].tolist()
+        account = self.account
+        pos, fill = account.pos, account.fill
+        snap_index, snaps = self.snap_index, self.snaps
+        if len(opens) == 1:
+            for k, target, price, t in zip(fill_at, targets, leg_prices[0], fill_times):
+                fill(0, target[0], price, t, (price,))
+                snap_index.append(k)
+                snaps.append((account.cash, (pos[0],), (account.entry_price[0],)))
+            return
+        for j, (k, target, t) in enumerate(zip(fill_at, targets, fill_times)):
+            prices = [p[j] for p in leg_prices]
+            for leg, size in enumerate(target):
+                if size != pos[leg]:
+                    fill(leg, size, prices[leg], t, prices)
+            snap_index.append(k)
+            snaps.append((account.cash, tuple(pos), tuple(account.entry_price)))
+
 
 def _run_rules(book: _Book, rules, c0: int, c1: int, s0: int, n: int,
-               times: list[int], opens: list[list[float]]) -> tuple[float, ...] | None:
-    """Jump from one rule firing to the next within [c0, c1); return a fill pending at c1."""
+               times: np.ndarray, opens: list[np.ndarray]) -> tuple[float, ...] | None:
+    """Jump from one rule firing to the next within [c0, c1); return a fill pending at c1.
+
+    Fills always reach their targets, so the walk only needs the state; the fills follow in
+    one pass with their prices gathered at once.
+    """
     by_state: dict[tuple, list[tuple[list[int], tuple]]] = {}
     for rule in rules:
         hits = (np.flatnonzero(rule.mask[c0 - s0:]) + c0).tolist()
         by_state.setdefault(tuple(float(x) for x in rule.when), []).append(
             (hits, tuple(float(x) for x in rule.then)))
-    account = book.account
+    state = book.account.positions()
+    fill_at: list[int] = []
+    targets: list[tuple[float, ...]] = []
+    pending = None
     i = c0
     while True:
-        candidates = by_state.get(tuple(account.pos))
+        candidates = by_state.get(state)
         if not candidates:
-            return None
+            break
         best, then = c1, None
         for hits, to in candidates:
             k = bisect_left(hits, i)
             if k < len(hits) and hits[k] < best:
                 best, then = hits[k], to
         if then is None:
-            return None
-        if best + 1 >= c1:
-            return then if best + 1 < n else None
-        book.fill(then, best + 1, times, opens)
+            break
         i = best + 1
+        if i >= c1:
+            pending = then if i < n else None
+            break
+        fill_at.append(i)
+        targets.append(then)
+        state = then
+    book.fill_many(fill_at, targets, times, opens)
+    return pending
 
 
 def _run_candles(strategy: Strategy, book: _Book, sub: list[Candles], ind, rules, c0: int,
@@ -270,9 +307,8 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
     account = book.account
     times = legs[0].time
     closes = [leg.close for leg in legs]
-    # Python lists: fills index single candles, which numpy does slowly.
-    time_list = times.tolist()
-    opens = [leg.open.tolist() for leg in legs]
+    time_list = times
+    opens = [leg.open for leg in legs]
     window = max(1, int(strategy.window()))
     fast = strategy.uses_rules()
     bucket = bucket_size(n)

@@ -130,6 +130,7 @@ class Account:
                 return
         if abs(target) < abs(current):
             self._close(leg, abs(current) - abs(target), price, time, fx)
+            self.pos[leg] = target  # exactly the target, whatever the subtraction rounded to
             return
         spec = self.markets[leg]
         added = abs(target) - abs(current)

@@ -61,7 +61,8 @@ def test_a_live_session_makes_the_backtests_trades(strategy, params, market, tim
     backtest = run_backtest(cfg, sim, ListSink())
     tf = TIMEFRAMES[timeframe]
     clock = FakeClock(T0 + 2000 * tf + 0.3)  # 2,000 candles in the past, the rest live
-    feed = sim.live([m.symbol for m in cfg.markets], timeframe, start=T0, clock=clock, sleep=clock.sleep)
+    feed = sim.live([m.symbol for m in cfg.markets], timeframe, start=T0, clock=clock,
+                    sleep=clock.sleep, tick=tf / 3)
     sink = ListSink()
     live = run_live(cfg, feed, sink)
     assert len(backtest.trades) > 5
