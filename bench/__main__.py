@@ -16,8 +16,10 @@ BENCH_VAR = ROOT / "var" / "bench"
 
 
 def run(module: str, env: dict[str, str] | None = None) -> None:
-    print(f"\n=== {module} {' '.join(f'{k}={v}' for k, v in (env or {}).items() if k == 'DATABASE_URL')}",
-          flush=True)
+    print(
+        f"\n=== {module} {' '.join(f'{k}={v}' for k, v in (env or {}).items() if k == 'DATABASE_URL')}",
+        flush=True,
+    )
     subprocess.run([sys.executable, "-m", module], cwd=ROOT, env={**os.environ, **(env or {})}, check=True)
 
 

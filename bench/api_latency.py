@@ -26,14 +26,25 @@ def fill() -> None:
     for i in range(SESSIONS):
         kind = types[i % 3]
         created = now - timedelta(minutes=i * 3)
-        batch.append(Session(
-            id=str(uuid.UUID(int=random.getrandbits(128))), name=f"Bench {kind} #{i}", type=kind,
-            market=markets[i % 5], exchange="sim", strategy=strategies[kind],
-            strategy_params={}, status=statuses[i % 5], created_at=created,
-            started_at=created, stopped_at=created + timedelta(minutes=30),
-            trade_count=random.randint(0, 500), total_pnl=round(random.uniform(-1000, 1000), 2),
-            win_rate=round(random.uniform(0, 100), 2), created_by=user,
-        ))
+        batch.append(
+            Session(
+                id=str(uuid.UUID(int=random.getrandbits(128))),
+                name=f"Bench {kind} #{i}",
+                type=kind,
+                market=markets[i % 5],
+                exchange="sim",
+                strategy=strategies[kind],
+                strategy_params={},
+                status=statuses[i % 5],
+                created_at=created,
+                started_at=created,
+                stopped_at=created + timedelta(minutes=30),
+                trade_count=random.randint(0, 500),
+                total_pnl=round(random.uniform(-1000, 1000), 2),
+                win_rate=round(random.uniform(0, 100), 2),
+                created_by=user,
+            )
+        )
         if len(batch) == 5000:
             Session.objects.bulk_create(batch)
             batch = []

@@ -38,9 +38,16 @@ def best_of(runs: int, fn):
 
 
 def engine(candles, strategy: str, params: dict, runs: int):
-    config = RunConfig.for_market(strategy, params, "XBTUSD", timeframe="1m",
-                                  range_start=int(candles.time[0]), range_end=int(candles.time[-1]) + 60,
-                                  initial_balance=1.0, fee_bps=7.5)
+    config = RunConfig.for_market(
+        strategy,
+        params,
+        "XBTUSD",
+        timeframe="1m",
+        range_start=int(candles.time[0]),
+        range_end=int(candles.time[-1]) + 60,
+        initial_balance=1.0,
+        fee_bps=7.5,
+    )
     seconds, result = best_of(runs, lambda: run_backtest(config, [candles], NullSink()))
     return len(candles) / seconds, seconds, result
 
@@ -65,16 +72,20 @@ def backtesting_py(candles, n1: int, n2: int):
                 self.sell()
 
     frame = pd.DataFrame(
-        {"Open": candles.open, "High": candles.high, "Low": candles.low, "Close": candles.close,
-         "Volume": candles.volume},
+        {
+            "Open": candles.open,
+            "High": candles.high,
+            "Low": candles.low,
+            "Close": candles.close,
+            "Volume": candles.volume,
+        },
         index=pd.to_datetime(candles.time, unit="s"),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # No commission: with 7.5 bps a year of 1m reversals eats the whole account and
         # backtesting.py stops trading, which would make the trade counts incomparable.
-        backtest = Backtest(frame, SmaCrossBT, cash=100_000_000, commission=0.0,
-                            finalize_trades=True)
+        backtest = Backtest(frame, SmaCrossBT, cash=100_000_000, commission=0.0, finalize_trades=True)
         began = time.perf_counter()
         stats = backtest.run()
         seconds = time.perf_counter() - began
@@ -94,19 +105,29 @@ def main() -> None:
     print(f"data: {len(candles):,} sim 1m candles of XBTUSD (one year), generated in {generated:.3f} s")
 
     rate_tb, sec_tb, res_tb = engine(candles, "TestBot", {"threshold": 0.5, "position_size": 100}, args.runs)
-    print(f"engine TestBot (threshold 0.5)   : {rate_tb:>12,.0f} candles/s  ({sec_tb:.3f} s, "
-          f"{len(res_tb.trades):,} trades)")
-    rate_sc, sec_sc, res_sc = engine(candles, "SmaCross", {"n1": 10, "n2": 20, "position_size": 100}, args.runs)
-    print(f"engine SmaCross (n1=10, n2=20)   : {rate_sc:>12,.0f} candles/s  ({sec_sc:.3f} s, "
-          f"{len(res_sc.trades):,} trades)")
+    print(
+        f"engine TestBot (threshold 0.5)   : {rate_tb:>12,.0f} candles/s  ({sec_tb:.3f} s, "
+        f"{len(res_tb.trades):,} trades)"
+    )
+    rate_sc, sec_sc, res_sc = engine(
+        candles, "SmaCross", {"n1": 10, "n2": 20, "position_size": 100}, args.runs
+    )
+    print(
+        f"engine SmaCross (n1=10, n2=20)   : {rate_sc:>12,.0f} candles/s  ({sec_sc:.3f} s, "
+        f"{len(res_sc.trades):,} trades)"
+    )
 
     if not args.skip_backtesting_py:
         rate_bt, sec_bt, trades_bt = backtesting_py(candles, 10, 20)
-        print(f"backtesting.py SmaCross (10, 20) : {rate_bt:>12,.0f} candles/s  ({sec_bt:.3f} s, "
-              f"{trades_bt:,} trades)")
+        print(
+            f"backtesting.py SmaCross (10, 20) : {rate_bt:>12,.0f} candles/s  ({sec_bt:.3f} s, "
+            f"{trades_bt:,} trades)"
+        )
         print(f"ratio engine/backtesting.py      : {rate_sc / rate_bt:>12.1f}x")
-        print(f"trade counts (engine vs b.py)    : {len(res_sc.trades):,} vs {trades_bt:,} "
-              f"({(len(res_sc.trades) - trades_bt) / max(trades_bt, 1) * 100:+.2f}%)")
+        print(
+            f"trade counts (engine vs b.py)    : {len(res_sc.trades):,} vs {trades_bt:,} "
+            f"({(len(res_sc.trades) - trades_bt) / max(trades_bt, 1) * 100:+.2f}%)"
+        )
 
     with tempfile.TemporaryDirectory() as root:
         archive.write(root, "sim", "XBTUSD", "1m", candles)
@@ -116,10 +137,15 @@ def main() -> None:
             loaded = archive.load(root, "sim", "XBTUSD", "1m", YEAR_START, YEAR_START + MINUTES_PER_YEAR * 60)
             loads.append(time.perf_counter() - began)
         assert loaded.equals(candles)
-        print(f"archive load of the year         : {loads[0]:.3f} s first, {min(loads):.3f} s best "
-              f"({len(loaded):,} candles, 366 daily .npy files)")
-    targets = {"TestBot >= 1M/s": rate_tb >= 1e6, "SmaCross >= 1M/s": rate_sc >= 1e6,
-               "archive load < 0.3 s": loads[0] < 0.3}
+        print(
+            f"archive load of the year         : {loads[0]:.3f} s first, {min(loads):.3f} s best "
+            f"({len(loaded):,} candles, 366 daily .npy files)"
+        )
+    targets = {
+        "TestBot >= 1M/s": rate_tb >= 1e6,
+        "SmaCross >= 1M/s": rate_sc >= 1e6,
+        "archive load < 0.3 s": loads[0] < 0.3,
+    }
     print("targets: " + ", ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in targets.items()))
 
 

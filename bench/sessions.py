@@ -41,30 +41,62 @@ def main() -> None:
     client = APIClient()
     client.force_authenticate(user)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-Q", "backtest",
-         "-n", "bench@%h", "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
-        cwd=ROOT, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            "backtest",
+            "-n",
+            "bench@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
     )
     try:
         time.sleep(4)  # the worker connects to the broker
-        body = {"type": "backtest", "market": "XBTUSD", "strategy": "SmaCross",
-                "strategy_params": {"n1": 10, "n2": 20, "position_size": 100},
-                "range_start": YEAR_START, "range_end": YEAR_END}
+        body = {
+            "type": "backtest",
+            "market": "XBTUSD",
+            "strategy": "SmaCross",
+            "strategy_params": {"n1": 10, "n2": 20, "position_size": 100},
+            "range_start": YEAR_START,
+            "range_end": YEAR_END,
+        }
         session_id = client.post("/api/sessions", body, format="json").json()["session"]["id"]
         began = time.perf_counter()
         client.post(f"/api/sessions/{session_id}/start")
         session = wait_done(session_id)
         seconds = time.perf_counter() - began
         assert session.status == "completed", session.error
-        print(f"one year of 1m candles ({session.progress_total:,}), SmaCross 10/20 on XBTUSD: "
-              f"start -> completed in {seconds:.2f} s, {session.trade_count:,} trades written, "
-              f"worker peak memory {peak_rss_mb(worker.pid):.0f} MB")
+        print(
+            f"one year of 1m candles ({session.progress_total:,}), SmaCross 10/20 on XBTUSD: "
+            f"start -> completed in {seconds:.2f} s, {session.trade_count:,} trades written, "
+            f"worker peak memory {peak_rss_mb(worker.pid):.0f} MB"
+        )
 
-        sweep = {"n1": [5, 10, 15, 20, 25, 30, 35, 40, 45, 50],
-                 "n2": [60, 70, 80, 90, 100, 110, 120, 130, 140, 150]}
+        sweep = {
+            "n1": [5, 10, 15, 20, 25, 30, 35, 40, 45, 50],
+            "n2": [60, 70, 80, 90, 100, 110, 120, 130, 140, 150],
+        }
         month_end = YEAR_START + 30 * 86_400
-        body = {"type": "backtest", "market": "ETHUSD", "strategy": "SmaCross", "sweep": sweep,
-                "range_start": YEAR_START, "range_end": month_end}
+        body = {
+            "type": "backtest",
+            "market": "ETHUSD",
+            "strategy": "SmaCross",
+            "sweep": sweep,
+            "range_start": YEAR_START,
+            "range_end": month_end,
+        }
         session_id = client.post("/api/sessions", body, format="json").json()["session"]["id"]
         began = time.perf_counter()
         client.post(f"/api/sessions/{session_id}/start")
@@ -72,9 +104,11 @@ def main() -> None:
         seconds = time.perf_counter() - began
         assert session.status == "completed", session.error
         runs = session.runs.count()
-        print(f"sweep of {runs} runs x 30 days of 1m ({30 * 1440:,} candles each): "
-              f"start -> completed in {seconds:.2f} s ({runs / seconds:.1f} runs/s), best pnl "
-              f"{float(session.total_pnl):.2f}, worker peak memory {peak_rss_mb(worker.pid):.0f} MB")
+        print(
+            f"sweep of {runs} runs x 30 days of 1m ({30 * 1440:,} candles each): "
+            f"start -> completed in {seconds:.2f} s ({runs / seconds:.1f} runs/s), best pnl "
+            f"{float(session.total_pnl):.2f}, worker peak memory {peak_rss_mb(worker.pid):.0f} MB"
+        )
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -14,10 +14,10 @@ import fcntl
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -26,8 +26,9 @@ from bots.markets import check_symbol
 
 DAY = 86400
 EXT = "npy"
-DTYPE = np.dtype([("time", "<i8"), ("open", "<f8"), ("high", "<f8"), ("low", "<f8"),
-                  ("close", "<f8"), ("volume", "<f8")])
+DTYPE = np.dtype(
+    [("time", "<i8"), ("open", "<f8"), ("high", "<f8"), ("low", "<f8"), ("close", "<f8"), ("volume", "<f8")]
+)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -117,7 +118,7 @@ def write(root, exchange: str, symbol: str, timeframe: str, candles: Candles) ->
     added = 0
     for part in np.split(np.arange(len(candles)), bounds):
         day = int(days[part[0]])
-        new = _to_records(candles[part[0]:part[-1] + 1])
+        new = _to_records(candles[part[0] : part[-1] + 1])
         path = partition_path(root, exchange, symbol, timeframe, day)
         with _locked(path.parent):
             old = _read(path)
@@ -140,12 +141,14 @@ def _days(root, exchange: str, symbol: str, timeframe: str) -> list[int]:
     if not base.is_dir():
         return []
     name = f"{timeframe}.{EXT}"
-    return sorted(_day_index(d.name) for d in base.iterdir()
-                  if _DAY_RE.match(d.name) and (d / name).is_file())
+    return sorted(
+        _day_index(d.name) for d in base.iterdir() if _DAY_RE.match(d.name) and (d / name).is_file()
+    )
 
 
-def load(root, exchange: str, symbol: str, timeframe: str, start: int | None = None,
-         end: int | None = None) -> Candles:
+def load(
+    root, exchange: str, symbol: str, timeframe: str, start: int | None = None, end: int | None = None
+) -> Candles:
     """Archived candles with open time in [start, end) (None = unbounded), sorted."""
     timeframe_seconds(timeframe)
     days = _days(root, exchange, symbol, timeframe)
@@ -181,15 +184,14 @@ class DataCheck:
         if self.missing == 0:
             return f"All {self.expected:,} candles present."
         first = ", ".join(
-            f"{dt.datetime.fromtimestamp(a, dt.timezone.utc):%Y-%m-%d %H:%M:%S}"
-            f"–{dt.datetime.fromtimestamp(b, dt.timezone.utc):%Y-%m-%d %H:%M:%S}"
+            f"{dt.datetime.fromtimestamp(a, dt.UTC):%Y-%m-%d %H:%M:%S}"
+            f"–{dt.datetime.fromtimestamp(b, dt.UTC):%Y-%m-%d %H:%M:%S}"
             for a, b in self.gaps
         )
         return f"{self.missing:,} of {self.expected:,} candles missing; first gaps (UTC): {first}."
 
 
-def check_times(times: np.ndarray, timeframe: str, start: int, end: int,
-                max_gaps: int = 5) -> DataCheck:
+def check_times(times: np.ndarray, timeframe: str, start: int, end: int, max_gaps: int = 5) -> DataCheck:
     """Which grid open times of [start, end) are absent from `times` (sorted)."""
     tf = timeframe_seconds(timeframe)
     first = -(-int(start) // tf) * tf
@@ -207,11 +209,13 @@ def check_times(times: np.ndarray, timeframe: str, start: int, end: int,
     return DataCheck(expected=expected, present=present, missing=expected - present, gaps=gaps)
 
 
-def check(root, exchange: str, symbol: str, timeframe: str, start: int, end: int,
-          max_gaps: int = 5) -> DataCheck:
+def check(
+    root, exchange: str, symbol: str, timeframe: str, start: int, end: int, max_gaps: int = 5
+) -> DataCheck:
     """Missing candles of [start, end) in the archive: count and the first `max_gaps` gaps."""
-    return check_times(load(root, exchange, symbol, timeframe, start, end).time, timeframe,
-                       start, end, max_gaps)
+    return check_times(
+        load(root, exchange, symbol, timeframe, start, end).time, timeframe, start, end, max_gaps
+    )
 
 
 def latest_time(root, exchange: str, symbol: str, timeframe: str) -> int | None:
@@ -240,14 +244,17 @@ def inventory(root) -> list[dict]:
         return out
     for ex_dir in sorted(p for p in base.iterdir() if p.is_dir() and _NAME_RE.match(p.name)):
         for sym_dir in sorted(p for p in ex_dir.iterdir() if p.is_dir() and _NAME_RE.match(p.name)):
-            found = {f.stem for d in sym_dir.iterdir() if _DAY_RE.match(d.name)
-                     for f in d.glob(f"*.{EXT}")}
+            found = {f.stem for d in sym_dir.iterdir() if _DAY_RE.match(d.name) for f in d.glob(f"*.{EXT}")}
             for timeframe in [t for t in TIMEFRAMES if t in found]:
-                out.append({
-                    "exchange": ex_dir.name, "symbol": sym_dir.name, "timeframe": timeframe,
-                    "first": earliest_time(root, ex_dir.name, sym_dir.name, timeframe),
-                    "last": latest_time(root, ex_dir.name, sym_dir.name, timeframe),
-                })
+                out.append(
+                    {
+                        "exchange": ex_dir.name,
+                        "symbol": sym_dir.name,
+                        "timeframe": timeframe,
+                        "first": earliest_time(root, ex_dir.name, sym_dir.name, timeframe),
+                        "last": latest_time(root, ex_dir.name, sym_dir.name, timeframe),
+                    }
+                )
     return out
 
 

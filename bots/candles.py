@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
 # Seconds per timeframe (SPEC §4).
 TIMEFRAMES: dict[str, int] = {
-    "1s": 1, "5s": 5, "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400,
+    "1s": 1,
+    "5s": 5,
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "1h": 3600,
+    "4h": 14400,
+    "1d": 86400,
 }
 
 COLUMNS = ("time", "open", "high", "low", "close", "volume")
@@ -72,18 +79,33 @@ class Candles:
         return tuple(getattr(self, name) for name in COLUMNS)
 
     def row(self, i: int) -> tuple[int, float, float, float, float, float]:
-        return (int(self.time[i]), float(self.open[i]), float(self.high[i]),
-                float(self.low[i]), float(self.close[i]), float(self.volume[i]))
+        return (
+            int(self.time[i]),
+            float(self.open[i]),
+            float(self.high[i]),
+            float(self.low[i]),
+            float(self.close[i]),
+            float(self.volume[i]),
+        )
 
     def rows(self) -> list[tuple[int, float, float, float, float, float]]:
-        return list(zip(self.time.tolist(), self.open.tolist(), self.high.tolist(),
-                        self.low.tolist(), self.close.tolist(), self.volume.tolist()))
+        return list(
+            zip(
+                self.time.tolist(),
+                self.open.tolist(),
+                self.high.tolist(),
+                self.low.tolist(),
+                self.close.tolist(),
+                self.volume.tolist(),
+                strict=True,
+            )
+        )
 
     def between(self, start: int | None, end: int | None) -> Candles:
         """Candles whose open time is in [start, end) (None = unbounded); assumes sorted."""
         lo = 0 if start is None else int(np.searchsorted(self.time, start, side="left"))
         hi = len(self) if end is None else int(np.searchsorted(self.time, end, side="left"))
-        return self[lo:max(lo, hi)]
+        return self[lo : max(lo, hi)]
 
     def sorted_unique(self) -> Candles:
         """Sorted by time, one candle per time (the last given wins)."""

@@ -59,7 +59,7 @@ def parse_time(text: str) -> int:
     except ValueError:
         raise ValueError(f"invalid time {text!r} (expected an ISO date/datetime or Unix s/ms)") from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return int(math.floor(value.timestamp()))
 
 
@@ -111,7 +111,9 @@ def parse_csv_text(text: str) -> Candles:
                 columns["volume"] = 5
             width = len(row)
             if len(row) < 5:
-                raise CsvError(line, f"expected at least 5 columns (time, open, high, low, close), got {len(row)}")
+                raise CsvError(
+                    line, f"expected at least 5 columns (time, open, high, low, close), got {len(row)}"
+                )
         if len(row) < max(columns.values()) + 1:
             raise CsvError(line, f"expected {width} columns, got {len(row)}")
         try:

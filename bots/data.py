@@ -5,7 +5,7 @@ Also the data check before a backtest and a resumable history download into the 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from bots import archive
 from bots.candles import Candles, timeframe_seconds
@@ -26,8 +26,14 @@ class ArchiveFeed:
         return load_candles(self.exchange, symbol, timeframe, start, end, self.archive_root)
 
 
-def load_candles(exchange: str, symbol: str, timeframe: str, start: int | None, end: int | None,
-                 archive_root: str | None = None) -> Candles:
+def load_candles(
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    start: int | None,
+    end: int | None,
+    archive_root: str | None = None,
+) -> Candles:
     """Candles of [start, end): computed for sim (unless archived), else from the archive."""
     if exchange in GENERATED:
         if archive_root is not None:
@@ -40,21 +46,41 @@ def load_candles(exchange: str, symbol: str, timeframe: str, start: int | None, 
     return archive.load(archive_root, exchange, symbol, timeframe, start, end)
 
 
-def check_data(exchange: str, symbols: list[str], timeframe: str, start: int, end: int,
-               archive_root: str | None = None, max_gaps: int = 5) -> dict[str, archive.DataCheck]:
+def check_data(
+    exchange: str,
+    symbols: list[str],
+    timeframe: str,
+    start: int,
+    end: int,
+    archive_root: str | None = None,
+    max_gaps: int = 5,
+) -> dict[str, archive.DataCheck]:
     """Per symbol: expected/present/missing candles of [start, end) and the first gaps."""
     return {
         symbol: archive.check_times(
             load_candles(exchange, symbol, timeframe, start, end, archive_root).time,
-            timeframe, start, end, max_gaps)
+            timeframe,
+            start,
+            end,
+            max_gaps,
+        )
         for symbol in symbols
     }
 
 
-def download(source: Exchange, symbol: str, timeframe: str, start: int, end: int,
-             archive_root: str, *, exchange_name: str | None = None, window: int = 10_000,
-             progress: Callable[[int, int], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> int:
+def download(
+    source: Exchange,
+    symbol: str,
+    timeframe: str,
+    start: int,
+    end: int,
+    archive_root: str,
+    *,
+    exchange_name: str | None = None,
+    window: int = 10_000,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
     """Fetch [start, end) from `source` into the archive, `window` candles at a time.
 
     Resumable: it starts after the newest archived candle when that lies inside the range, and

@@ -21,7 +21,7 @@ def _valid_rows(x: np.ndarray, n: int) -> int:
 def _place(x: np.ndarray, n: int, values: np.ndarray | None) -> np.ndarray:
     out = np.full(len(x), np.nan)
     if values is not None:
-        out[n - 1:] = values
+        out[n - 1 :] = values
     return out
 
 
@@ -31,7 +31,7 @@ def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
         return _place(x, n, None)
     acc = np.array(x[0:m], dtype=np.float64)
     for k in range(1, n):
-        acc += x[k:k + m]
+        acc += x[k : k + m]
     return _place(x, n, acc)
 
 
@@ -46,7 +46,7 @@ def rolling_max(x: np.ndarray, n: int) -> np.ndarray:
         return _place(x, n, None)
     acc = np.array(x[0:m], dtype=np.float64)
     for k in range(1, n):
-        np.maximum(acc, x[k:k + m], out=acc)
+        np.maximum(acc, x[k : k + m], out=acc)
     return _place(x, n, acc)
 
 
@@ -56,7 +56,7 @@ def rolling_min(x: np.ndarray, n: int) -> np.ndarray:
         return _place(x, n, None)
     acc = np.array(x[0:m], dtype=np.float64)
     for k in range(1, n):
-        np.minimum(acc, x[k:k + m], out=acc)
+        np.minimum(acc, x[k : k + m], out=acc)
     return _place(x, n, acc)
 
 
@@ -67,12 +67,12 @@ def rolling_mean_std(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         return _place(x, n, None), _place(x, n, None)
     total = np.array(x[0:m], dtype=np.float64)
     for k in range(1, n):
-        total += x[k:k + m]
+        total += x[k : k + m]
     mean = total / n
     d = x[0:m] - mean
     acc = d * d
     for k in range(1, n):
-        d = x[k:k + m] - mean
+        d = x[k : k + m] - mean
         acc += d * d
     return _place(x, n, mean), _place(x, n, np.sqrt(acc / n))
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +56,15 @@ def sharpe_ratio(times: np.ndarray, equity: np.ndarray, initial_balance: float) 
 
 
 def compute_metrics(
-    *, trades: Sequence[Any], times: np.ndarray, equity: np.ndarray, initial_balance: float,
-    currency: str, fees_paid: float, exposed_candles: int, candles: int,
+    *,
+    trades: Sequence[Any],
+    times: np.ndarray,
+    equity: np.ndarray,
+    initial_balance: float,
+    currency: str,
+    fees_paid: float,
+    exposed_candles: int,
+    candles: int,
     unrealized_pnl: float = 0.0,
 ) -> dict[str, Any]:
     """Metrics of a run from its closed trades and mark-to-market equity at candle closes.
@@ -102,8 +110,9 @@ def bucket_size(n: int, max_points: int = MAX_CHART_POINTS) -> int:
     return max(1, math.ceil(n / max(1, max_points // 2)))
 
 
-def downsample(times: np.ndarray, values: np.ndarray, bucket: int,
-               offset: int = 0) -> list[tuple[int, float]]:
+def downsample(
+    times: np.ndarray, values: np.ndarray, bucket: int, offset: int = 0
+) -> list[tuple[int, float]]:
     """Min and max of each bucket of `bucket` points (in time order), so extremes survive.
 
     `offset` is the global index of times[0]; buckets are aligned on global indices so that
@@ -115,15 +124,15 @@ def downsample(times: np.ndarray, values: np.ndarray, bucket: int,
     if n == 0:
         return []
     if bucket <= 1:
-        return list(zip(times.tolist(), values.tolist()))
-    starts = np.arange(0, n)[((np.arange(n) + offset) % bucket) == 0]
+        return list(zip(times.tolist(), values.tolist(), strict=True))
+    # Bucket starts on global indices that are multiples of `bucket`.
+    first = (-offset) % bucket
+    starts = np.arange(first, n, bucket)
     if len(starts) == 0 or starts[0] != 0:
         starts = np.concatenate([[0], starts])
-    lo = np.minimum.reduceat(values, starts)
-    hi = np.maximum.reduceat(values, starts)
-    points: list[tuple[int, float]] = []
     ends = np.concatenate([starts[1:], [n]])
-    for s, e, vmin, vmax in zip(starts.tolist(), ends.tolist(), lo.tolist(), hi.tolist()):
+    points: list[tuple[int, float]] = []
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         seg = values[s:e]
         i_min = s + int(np.argmin(seg))
         i_max = s + int(np.argmax(seg))

@@ -12,8 +12,9 @@ import hashlib
 import json
 import time as _time
 from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -66,10 +67,15 @@ class RunConfig:
 
     def canonical(self) -> dict[str, Any]:
         return {
-            "strategy": self.strategy, "params": self.params, "market": self.market,
-            "exchange": self.exchange, "timeframe": self.timeframe,
-            "range_start": self.range_start, "range_end": self.range_end,
-            "initial_balance": float(self.initial_balance), "fee_bps": float(self.fee_bps),
+            "strategy": self.strategy,
+            "params": self.params,
+            "market": self.market,
+            "exchange": self.exchange,
+            "timeframe": self.timeframe,
+            "range_start": self.range_start,
+            "range_end": self.range_end,
+            "initial_balance": float(self.initial_balance),
+            "fee_bps": float(self.fee_bps),
             "slippage_bps": float(self.slippage_bps),
         }
 
@@ -144,9 +150,7 @@ def make_strategy(config: RunConfig) -> Strategy:
     cls = get_strategy(config.strategy, config.strategy_packages)
     strategy = cls(config.params)
     if len(config.markets) != cls.legs:
-        raise ValueError(
-            f"{cls.id} trades {cls.legs} market(s) at once; got {config.market!r}."
-        )
+        raise ValueError(f"{cls.id} trades {cls.legs} market(s) at once; got {config.market!r}.")
     return strategy
 
 
@@ -165,8 +169,7 @@ def load_legs(config: RunConfig, feed: Any) -> list[Candles]:
     elif isinstance(feed, (list, tuple)):
         raw = list(feed)
     elif hasattr(feed, "fetch_candles"):
-        raw = [feed.fetch_candles(s, config.timeframe, config.range_start, config.range_end)
-               for s in symbols]
+        raw = [feed.fetch_candles(s, config.timeframe, config.range_start, config.range_end) for s in symbols]
     elif callable(feed):
         raw = [feed(s) for s in symbols]
     else:
@@ -176,8 +179,7 @@ def load_legs(config: RunConfig, feed: Any) -> list[Candles]:
     legs = align([c.between(config.range_start, config.range_end) for c in raw])
     if len(legs[0]) == 0:
         raise NoDataError(
-            f"No {config.timeframe} candles for {config.market} on {config.exchange} "
-            f"in the requested range."
+            f"No {config.timeframe} candles for {config.market} on {config.exchange} in the requested range."
         )
     return legs
 
@@ -186,13 +188,11 @@ class _Book:
     """The account plus the snapshots the vectorised equity needs."""
 
     def __init__(self, config: RunConfig):
-        self.account = Account(config.markets, config.initial_balance, config.fee_bps,
-                               config.slippage_bps)
+        self.account = Account(config.markets, config.initial_balance, config.fee_bps, config.slippage_bps)
         self.snap_index: list[int] = [-1]
         self.snaps: list[tuple] = [self.account.snapshot()]
 
-    def fill(self, targets: Sequence[float], k: int, times: np.ndarray,
-             opens: Sequence[np.ndarray]) -> None:
+    def fill(self, targets: Sequence[float], k: int, times: np.ndarray, opens: Sequence[np.ndarray]) -> None:
         """Fill `targets` at candle k's open."""
         account = self.account
         prices = [o.item(k) for o in opens]  # .item: a Python float, fast
@@ -203,8 +203,13 @@ class _Book:
         self.snap_index.append(k)
         self.snaps.append((account.cash, tuple(account.pos), tuple(account.entry_price)))
 
-    def fill_many(self, fill_at: list[int], targets: list[tuple[float, ...]], times: np.ndarray,
-                  opens: Sequence[np.ndarray]) -> None:
+    def fill_many(
+        self,
+        fill_at: list[int],
+        targets: list[tuple[float, ...]],
+        times: np.ndarray,
+        opens: Sequence[np.ndarray],
+    ) -> None:
         """Fill each `targets[j]` at candle `fill_at[j]`'s open, in order."""
         if not fill_at:
             return
@@ -215,12 +220,12 @@ class _Book:
         pos, fill = account.pos, account.fill
         snap_index, snaps = self.snap_index, self.snaps
         if len(opens) == 1:
-            for k, target, price, t in zip(fill_at, targets, leg_prices[0], fill_times):
+            for k, target, price, t in zip(fill_at, targets, leg_prices[0], fill_times, strict=True):
                 fill(0, target[0], price, t, (price,))
                 snap_index.append(k)
                 snaps.append((account.cash, (pos[0],), (account.entry_price[0],)))
             return
-        for j, (k, target, t) in enumerate(zip(fill_at, targets, fill_times)):
+        for j, (k, target, t) in enumerate(zip(fill_at, targets, fill_times, strict=True)):
             prices = [p[j] for p in leg_prices]
             for leg, size in enumerate(target):
                 if size != pos[leg]:
@@ -229,8 +234,9 @@ class _Book:
             snaps.append((account.cash, tuple(pos), tuple(account.entry_price)))
 
 
-def _run_rules(book: _Book, rules, c0: int, c1: int, s0: int, n: int,
-               times: np.ndarray, opens: list[np.ndarray]) -> tuple[float, ...] | None:
+def _run_rules(
+    book: _Book, rules, c0: int, c1: int, s0: int, n: int, times: np.ndarray, opens: list[np.ndarray]
+) -> tuple[float, ...] | None:
     """Jump from one rule firing to the next within [c0, c1); return a fill pending at c1.
 
     Fills always reach their targets, so the walk only needs the state; the fills follow in
@@ -238,9 +244,10 @@ def _run_rules(book: _Book, rules, c0: int, c1: int, s0: int, n: int,
     """
     by_state: dict[tuple, list[tuple[list[int], tuple]]] = {}
     for rule in rules:
-        hits = (np.flatnonzero(rule.mask[c0 - s0:]) + c0).tolist()
+        hits = (np.flatnonzero(rule.mask[c0 - s0 :]) + c0).tolist()
         by_state.setdefault(tuple(float(x) for x in rule.when), []).append(
-            (hits, tuple(float(x) for x in rule.then)))
+            (hits, tuple(float(x) for x in rule.then))
+        )
     state = book.account.positions()
     fill_at: list[int] = []
     targets: list[tuple[float, ...]] = []
@@ -268,9 +275,22 @@ def _run_rules(book: _Book, rules, c0: int, c1: int, s0: int, n: int,
     return pending
 
 
-def _run_candles(strategy: Strategy, book: _Book, sub: list[Candles], ind, rules, c0: int,
-                 c1: int, s0: int, n: int, times, opens, logs: list[str], bucket: int,
-                 budget: float) -> tuple[tuple[float, ...] | None, int]:
+def _run_candles(
+    strategy: Strategy,
+    book: _Book,
+    sub: list[Candles],
+    ind,
+    rules,
+    c0: int,
+    c1: int,
+    s0: int,
+    n: int,
+    times,
+    opens,
+    logs: list[str],
+    bucket: int,
+    budget: float,
+) -> tuple[tuple[float, ...] | None, int]:
     """Call on_candle for candles from c0 on; return (fill pending at the end, end).
 
     Stops early, on a chart-bucket boundary, once `budget` seconds have passed, so a slow
@@ -344,10 +364,29 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
         if fast and rules is not None:
             pending = _run_rules(book, rules, c0, c1, s0, n, time_list, opens)
         else:
-            pending, c1 = _run_candles(strategy, book, sub, ind, rules, c0, c1, s0, n,
-                                       time_list, opens, strategy_logs, bucket, CHUNK_SECONDS)
-        eq, held = equity_series(account, np.asarray(book.snap_index[first_snap:]),
-                                 book.snaps[first_snap:], [c[c0:c1] for c in closes], c0)
+            pending, c1 = _run_candles(
+                strategy,
+                book,
+                sub,
+                ind,
+                rules,
+                c0,
+                c1,
+                s0,
+                n,
+                time_list,
+                opens,
+                strategy_logs,
+                bucket,
+                CHUNK_SECONDS,
+            )
+        eq, held = equity_series(
+            account,
+            np.asarray(book.snap_index[first_snap:]),
+            book.snaps[first_snap:],
+            [c[c0:c1] for c in closes],
+            c0,
+        )
         exposed += int(held.sum())
         done = c1
         last = c1 >= n
@@ -379,9 +418,14 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
 
     equity = np.concatenate(eq_parts) if eq_parts else np.empty(0)
     metrics = compute_metrics(
-        trades=account.trades, times=times[:done], equity=equity,
-        initial_balance=config.initial_balance, currency=account.currency,
-        fees_paid=account.fees_paid, exposed_candles=exposed, candles=done,
+        trades=account.trades,
+        times=times[:done],
+        equity=equity,
+        initial_balance=config.initial_balance,
+        currency=account.currency,
+        fees_paid=account.fees_paid,
+        exposed_candles=exposed,
+        candles=done,
     )
     sink.on_metrics(metrics)
     sink.on_log(
@@ -389,8 +433,13 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
         f"PnL {metrics['total_pnl']:.8g} {account.currency}."
     )
     return Result(
-        trades=list(account.trades), metrics=metrics, equity=chart, stopped=stopped,
-        candles=done, currency=account.currency, first_time=int(times[0]),
+        trades=list(account.trades),
+        metrics=metrics,
+        equity=chart,
+        stopped=stopped,
+        candles=done,
+        currency=account.currency,
+        first_time=int(times[0]),
         last_time=int(times[done - 1]) if done else None,
     )
 
@@ -403,7 +452,7 @@ class _Tail:
         self.candles = Candles.empty()
 
     def push(self, row: tuple) -> Candles:
-        keep = self.candles[max(0, len(self.candles) - self.size + 1):]
+        keep = self.candles[max(0, len(self.candles) - self.size + 1) :]
         self.candles = concat([keep, Candles.from_rows([row])])
         return self.candles
 
@@ -415,8 +464,9 @@ def _rows_of(item: Any) -> list[list[tuple]]:
     return [c.rows() for c in item]
 
 
-def run_live(config: RunConfig, feed: Iterable[Any], sink: Sink,
-             clock: Callable[[], float] = _time.monotonic) -> Result:
+def run_live(
+    config: RunConfig, feed: Iterable[Any], sink: Sink, clock: Callable[[], float] = _time.monotonic
+) -> Result:
     """Paper-trade `config` on a live feed until the sink says stop, the feed ends, or
     a candle opens at or after `range_end` (when set).
 
@@ -444,8 +494,7 @@ def run_live(config: RunConfig, feed: Iterable[Any], sink: Sink,
     if config.range_start is not None and config.range_end is not None:
         total = max(0, (config.range_end - config.range_start) // tf)
     sink.on_log(
-        f"Live {config.strategy} {config.params} on {config.exchange}:{config.market} "
-        f"{config.timeframe}."
+        f"Live {config.strategy} {config.params} on {config.exchange}:{config.market} {config.timeframe}."
     )
     sink.on_progress(0, total)
     last_report = last_stop_check = last_metrics = clock()
@@ -480,10 +529,15 @@ def run_live(config: RunConfig, feed: Iterable[Any], sink: Sink,
     def live_metrics() -> dict[str, Any]:
         unreal = account.unrealized(last_closes) if last_closes else 0.0
         return compute_metrics(
-            trades=account.trades, times=np.asarray(times, dtype=np.int64),
-            equity=np.asarray(values), initial_balance=config.initial_balance,
-            currency=account.currency, fees_paid=account.fees_paid,
-            exposed_candles=exposed, candles=len(times), unrealized_pnl=unreal,
+            trades=account.trades,
+            times=np.asarray(times, dtype=np.int64),
+            equity=np.asarray(values),
+            initial_balance=config.initial_balance,
+            currency=account.currency,
+            fees_paid=account.fees_paid,
+            exposed_candles=exposed,
+            candles=len(times),
+            unrealized_pnl=unreal,
         )
 
     def report() -> None:
@@ -558,9 +612,14 @@ def run_live(config: RunConfig, feed: Iterable[Any], sink: Sink,
         chart = downsample(t_arr, np.asarray(values), bucket_size(len(times)))
         chart.append((times[-1] + tf, account.cash))
     return Result(
-        trades=list(account.trades), metrics=metrics, equity=chart, stopped=stopped,
-        candles=len(times), currency=account.currency,
-        first_time=times[0] if times else None, last_time=times[-1] if times else None,
+        trades=list(account.trades),
+        metrics=metrics,
+        equity=chart,
+        stopped=stopped,
+        candles=len(times),
+        currency=account.currency,
+        first_time=times[0] if times else None,
+        last_time=times[-1] if times else None,
     )
 
 
@@ -594,8 +653,7 @@ def run_scraper(config: RunConfig, feed: Iterable[Any], sink: Sink, archive_root
             added = archive.write(archive_root, config.exchange, symbol, config.timeframe, batch)
             stored += added
             sink.on_log(
-                f"Archived {added} new {config.timeframe} candles of {symbol} "
-                f"(up to {int(batch.time[-1])})."
+                f"Archived {added} new {config.timeframe} candles of {symbol} (up to {int(batch.time[-1])})."
             )
 
     for item in feed:
@@ -607,8 +665,7 @@ def run_scraper(config: RunConfig, feed: Iterable[Any], sink: Sink, archive_root
                     buffers[k].append(candles)
                     received += len(candles)
                     last_time = int(candles.time[-1])
-            if config.range_end is not None and last_time is not None \
-                    and last_time + tf >= config.range_end:
+            if config.range_end is not None and last_time is not None and last_time + tf >= config.range_end:
                 break
         now = clock()
         if now - last_flush >= interval:
@@ -621,10 +678,24 @@ def run_scraper(config: RunConfig, feed: Iterable[Any], sink: Sink, archive_root
                 stopped = True
                 break
     flush()
-    metrics = {"data_points": received, "stored": stored, "last_time": last_time,
-               "markets": symbols, "timeframe": config.timeframe}
+    metrics = {
+        "data_points": received,
+        "stored": stored,
+        "last_time": last_time,
+        "markets": symbols,
+        "timeframe": config.timeframe,
+    }
     sink.on_progress(received, None)
     sink.on_metrics(metrics)
-    sink.on_log(f"{'Stopped' if stopped else 'Finished'}: {received:,} candles received, {stored:,} new in the archive.")
-    return Result(trades=[], metrics=metrics, equity=[], stopped=stopped, candles=received,
-                  currency=config.markets[0].settle, last_time=last_time)
+    sink.on_log(
+        f"{'Stopped' if stopped else 'Finished'}: {received:,} candles received, {stored:,} new in the archive."
+    )
+    return Result(
+        trades=[],
+        metrics=metrics,
+        equity=[],
+        stopped=stopped,
+        candles=received,
+        currency=config.markets[0].settle,
+        last_time=last_time,
+    )

@@ -8,8 +8,9 @@ currency, converting other legs at the price of a leg that links the two currenc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,8 +72,9 @@ def _fx_plan(markets: Sequence[MarketSpec]) -> list[tuple[int, bool] | None]:
 class Account:
     """Positions, cash and closed trades of one run; driven candle by candle or by fills."""
 
-    def __init__(self, markets: Sequence[MarketSpec], initial_balance: float,
-                 fee_bps: float, slippage_bps: float):
+    def __init__(
+        self, markets: Sequence[MarketSpec], initial_balance: float, fee_bps: float, slippage_bps: float
+    ):
         self.markets = list(markets)
         self.currency = self.markets[0].settle
         self.initial_balance = float(initial_balance)
@@ -84,7 +86,7 @@ class Account:
         self.pos = [0.0] * n
         self.entry_price = [0.0] * n
         self.entry_time = [0] * n
-        self.entry_fee = [0.0] * n      # leg currency, of the open part
+        self.entry_fee = [0.0] * n  # leg currency, of the open part
         self.entry_fee_run = [0.0] * n  # the same in run currency, at the entry's rate
         self.trades: list[Trade] = []
         self.fx_plan = _fx_plan(self.markets)
@@ -111,8 +113,7 @@ class Account:
     def positions(self) -> tuple[float, ...]:
         return tuple(self.pos)
 
-    def fill(self, leg: int, target: float, open_price: float, time: int,
-             prices: Sequence[float]) -> None:
+    def fill(self, leg: int, target: float, open_price: float, time: int, prices: Sequence[float]) -> None:
         """Bring leg's net position to `target` with a market order at `open_price`."""
         current = self.pos[leg]
         if target == current:
@@ -173,11 +174,22 @@ class Account:
         self.cash += (gross - exit_fee) * fx
         self.fees_paid += exit_fee * fx
         fee = entry_fee + exit_fee
-        self.trades.append(Trade(
-            spec.symbol, "long" if sign > 0 else "short", self.entry_time[leg], entry_price,
-            size, int(time), price, size, gross - fee, fee, spec.settle,
-            (gross - exit_fee) * fx - entry_fee_run,
-        ))
+        self.trades.append(
+            Trade(
+                spec.symbol,
+                "long" if sign > 0 else "short",
+                self.entry_time[leg],
+                entry_price,
+                size,
+                int(time),
+                price,
+                size,
+                gross - fee,
+                fee,
+                spec.settle,
+                (gross - exit_fee) * fx - entry_fee_run,
+            )
+        )
         if size >= held:
             self.pos[leg] = 0.0
             self.entry_fee[leg] = 0.0
@@ -216,8 +228,9 @@ class Account:
         return self.cash, tuple(self.pos), tuple(self.entry_price)
 
 
-def equity_series(account: Account, snap_index: np.ndarray, snaps: list, closes: Sequence[np.ndarray],
-                  first: int) -> tuple[np.ndarray, np.ndarray]:
+def equity_series(
+    account: Account, snap_index: np.ndarray, snaps: list, closes: Sequence[np.ndarray], first: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Equity at candle closes first..first+len(closes[0])-1, and whether any position was open.
 
     `snaps[s]` is the account state (cash, positions, entries) from candle `snap_index[s]` on;

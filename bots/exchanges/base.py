@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time as _time
-from typing import Callable, ClassVar, Iterator
+from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 from bots.candles import Candles, timeframe_seconds
 from bots.markets import MarketSpec, market_spec
@@ -21,8 +22,7 @@ class Exchange:
     # Most candles one live item carries while catching up from a past start.
     max_batch: ClassVar[int] = 10_000
 
-    def fetch_candles(self, symbol: str, timeframe: str, start: int | None,
-                      end: int | None) -> Candles:
+    def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
         """Closed candles of `symbol` whose open time is in [start, end)."""
         raise NotImplementedError
 
@@ -30,8 +30,13 @@ class Exchange:
         return market_spec(symbol)
 
     def live(
-        self, symbols: list[str], timeframe: str, start: int | None = None, *,
-        clock: Callable[[], float] = _time.time, sleep: Callable[[float], None] = _time.sleep,
+        self,
+        symbols: list[str],
+        timeframe: str,
+        start: int | None = None,
+        *,
+        clock: Callable[[], float] = _time.time,
+        sleep: Callable[[float], None] = _time.sleep,
         tick: float = 0.5,
     ) -> Iterator[list[Candles] | None]:
         """Yield each candle as it closes (a list with one Candles per symbol), and None

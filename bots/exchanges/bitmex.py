@@ -14,7 +14,7 @@ import time as _time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,7 +27,7 @@ BUILT_FROM = {"15m": "5m", "4h": "1h"}
 
 
 def _iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _parse_iso(text: str) -> int:
@@ -43,8 +43,11 @@ def resample(candles: Candles, source: str, timeframe: str) -> Candles:
     starts = np.flatnonzero(np.concatenate([[True], np.diff(group) != 0]))
     ends = np.concatenate([starts[1:], [len(candles)]]) - 1
     merged = Candles(
-        group[starts] * tf, candles.open[starts], np.maximum.reduceat(candles.high, starts),
-        np.minimum.reduceat(candles.low, starts), candles.close[ends],
+        group[starts] * tf,
+        candles.open[starts],
+        np.maximum.reduceat(candles.high, starts),
+        np.minimum.reduceat(candles.low, starts),
+        candles.close[ends],
         np.add.reduceat(candles.volume, starts),
     )
     return merged[(ends - starts + 1) == per]
@@ -56,9 +59,14 @@ class BitmexExchange(Exchange):
     name = "bitmex"
     page_limit = 1000
 
-    def __init__(self, base_url: str | None = None, timeout: float = 10.0,
-                 page_limit: int | None = None, pause: float = 1.0,
-                 sleep: Callable[[float], None] = _time.sleep):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        page_limit: int | None = None,
+        pause: float = 1.0,
+        sleep: Callable[[float], None] = _time.sleep,
+    ):
         self.base_url = (base_url or "https://www.bitmex.com").rstrip("/")
         self.timeout = timeout
         self.pause = pause  # between pages: BitMEX allows ~30 anonymous requests a minute
@@ -68,7 +76,9 @@ class BitmexExchange(Exchange):
 
     def _get(self, path: str, query: dict) -> list:
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(query)}"
-        request = urllib.request.Request(url, headers={"User-Agent": "bots/1.0", "Accept": "application/json"})
+        request = urllib.request.Request(
+            url, headers={"User-Agent": "bots/1.0", "Accept": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read().decode())
@@ -78,8 +88,7 @@ class BitmexExchange(Exchange):
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise ExchangeError(f"bitmex {path}: {exc}") from exc
 
-    def fetch_candles(self, symbol: str, timeframe: str, start: int | None,
-                      end: int | None) -> Candles:
+    def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
         if timeframe in BUILT_FROM:
             tf = timeframe_seconds(timeframe)
             lo = None if start is None else start - start % tf
@@ -98,21 +107,37 @@ class BitmexExchange(Exchange):
             if not first and self.pause:
                 self.sleep(self.pause)
             first = False
-            rows = self._get("/api/v1/trade/bucketed", {
-                "binSize": BIN_SIZES[timeframe], "partial": "false", "symbol": symbol,
-                "count": self.page_limit, "reverse": "false",
-                # Buckets are stamped with their close: open time t is stamp t + tf.
-                "startTime": _iso(since + tf), "endTime": _iso(end),
-            })
+            rows = self._get(
+                "/api/v1/trade/bucketed",
+                {
+                    "binSize": BIN_SIZES[timeframe],
+                    "partial": "false",
+                    "symbol": symbol,
+                    "count": self.page_limit,
+                    "reverse": "false",
+                    # Buckets are stamped with their close: open time t is stamp t + tf.
+                    "startTime": _iso(since + tf),
+                    "endTime": _iso(end),
+                },
+            )
             if not isinstance(rows, list):
                 raise ExchangeError(f"bitmex: unexpected answer {str(rows)[:200]}")
             if not rows:
                 break
-            page = Candles.from_rows([
-                (_parse_iso(r["timestamp"]) - tf, r["open"], r["high"], r["low"], r["close"],
-                 r.get("volume") or 0.0)
-                for r in rows if r.get("open") is not None
-            ])
+            page = Candles.from_rows(
+                [
+                    (
+                        _parse_iso(r["timestamp"]) - tf,
+                        r["open"],
+                        r["high"],
+                        r["low"],
+                        r["close"],
+                        r.get("volume") or 0.0,
+                    )
+                    for r in rows
+                    if r.get("open") is not None
+                ]
+            )
             page = page.between(since, end)
             pages.append(page)
             last = _parse_iso(rows[-1]["timestamp"]) - tf

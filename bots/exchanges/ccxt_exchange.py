@@ -11,11 +11,9 @@ import time as _time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from bots.candles import Candles, concat, timeframe_seconds
 from bots.exchanges.base import Exchange
-from bots.markets import MarketSpec, market_spec
+from bots.markets import MarketSpec
 
 
 class ExchangeError(RuntimeError):
@@ -43,8 +41,13 @@ class CcxtExchange(Exchange):
     ccxt_id: ClassVar[str]
     page_limit: ClassVar[int] = 1000
 
-    def __init__(self, base_url: str | None = None, timeout: float = 10.0,
-                 page_limit: int | None = None, rate_limit: bool = True):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        page_limit: int | None = None,
+        rate_limit: bool = True,
+    ):
         import ccxt
 
         factory = getattr(ccxt, self.ccxt_id, None)
@@ -60,11 +63,26 @@ class CcxtExchange(Exchange):
     def ccxt_market(self, spec: MarketSpec) -> dict[str, Any]:
         """The market structure ccxt needs to build a candle request for `spec`."""
         return {
-            "id": spec.symbol, "symbol": spec.symbol, "base": spec.base, "quote": spec.quote,
-            "settle": None, "baseId": spec.base, "quoteId": spec.quote, "type": "spot",
-            "spot": True, "margin": False, "swap": False, "future": False, "option": False,
-            "contract": False, "linear": None, "inverse": None, "active": True,
-            "precision": {"price": spec.tick_size}, "limits": {}, "info": {},
+            "id": spec.symbol,
+            "symbol": spec.symbol,
+            "base": spec.base,
+            "quote": spec.quote,
+            "settle": None,
+            "baseId": spec.base,
+            "quoteId": spec.quote,
+            "type": "spot",
+            "spot": True,
+            "margin": False,
+            "swap": False,
+            "future": False,
+            "option": False,
+            "contract": False,
+            "linear": None,
+            "inverse": None,
+            "active": True,
+            "precision": {"price": spec.tick_size},
+            "limits": {},
+            "info": {},
         }
 
     def _declare(self, symbol: str) -> None:
@@ -75,8 +93,7 @@ class CcxtExchange(Exchange):
         self.client.set_markets(markets + [self.ccxt_market(spec)])
         self._declared.add(symbol)
 
-    def fetch_candles(self, symbol: str, timeframe: str, start: int | None,
-                      end: int | None) -> Candles:
+    def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
         import ccxt
 
         tf = timeframe_seconds(timeframe)
@@ -94,8 +111,7 @@ class CcxtExchange(Exchange):
                 raise ExchangeError(f"{self.name} {symbol} {timeframe}: {exc}") from exc
             if not rows:
                 break
-            page = Candles.from_rows([(r[0] // 1000, r[1], r[2], r[3], r[4], r[5] or 0.0)
-                                      for r in rows])
+            page = Candles.from_rows([(r[0] // 1000, r[1], r[2], r[3], r[4], r[5] or 0.0) for r in rows])
             page = page[(page.time >= since) & (page.time < end)]
             pages.append(page)
             last = int(rows[-1][0]) // 1000

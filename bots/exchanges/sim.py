@@ -58,7 +58,7 @@ def value_noise(seed: int, times: np.ndarray, periods: list[int], amplitudes: li
     if len(times) == 0:
         return out
     t_min, t_max = int(times.min()), int(times.max())
-    for octave, (period, amp) in enumerate(zip(periods, amplitudes)):
+    for octave, (period, amp) in enumerate(zip(periods, amplitudes, strict=True)):
         oseed = int(splitmix64(np.array([seed + octave], dtype=np.uint64))[0])
         shift = period.bit_length() - 1  # periods are powers of two
         knots = times >> shift
@@ -86,17 +86,20 @@ def value_noise(seed: int, times: np.ndarray, periods: list[int], amplitudes: li
 
 
 # Octave periods (seconds): the shared market factor is slow, each market's own noise fast.
-_COMMON = [2 ** k for k in range(6, 24)]  # 64 s .. 97 days
-_OWN = [2 ** k for k in range(0, 17)]  # 1 s .. 18 h
+_COMMON = [2**k for k in range(6, 24)]  # 64 s .. 97 days
+_OWN = [2**k for k in range(0, 17)]  # 1 s .. 18 h
 _OWN_WEIGHT = 0.75
 # Measured once: std of one-day changes of (common + own noise) with unit sqrt amplitudes.
 _DAILY_STD_UNIT = 420.0
 
 # (price level, daily volatility, volume in base units per second) by base currency.
 _PROFILES = {
-    "XBT": (90_000.0, 0.028, 0.5), "BTC": (90_000.0, 0.028, 0.5),
-    "ETH": (3_000.0, 0.035, 8.0), "SOL": (150.0, 0.045, 60.0),
-    "XRP": (0.6, 0.04, 40_000.0), "DOGE": (0.15, 0.05, 300_000.0),
+    "XBT": (90_000.0, 0.028, 0.5),
+    "BTC": (90_000.0, 0.028, 0.5),
+    "ETH": (3_000.0, 0.035, 8.0),
+    "SOL": (150.0, 0.045, 60.0),
+    "XRP": (0.6, 0.04, 40_000.0),
+    "DOGE": (0.15, 0.05, 300_000.0),
 }
 _COMMON_SEED = _seed("sim:crypto-market")
 
@@ -112,7 +115,7 @@ class SimExchange(Exchange):
         spec = market_spec(symbol)
         if spec.base in _PROFILES:
             return _PROFILES[spec.base]
-        u = (_seed("sim:level:" + symbol) >> 11) / 2.0 ** 53
+        u = (_seed("sim:level:" + symbol) >> 11) / 2.0**53
         level = 10.0 ** (-1.0 + 4.0 * u)  # 0.1 .. 1,000
         return level, 0.035, 1_000.0 / level
 
@@ -121,8 +124,7 @@ class SimExchange(Exchange):
         level, daily_vol, _ = self.profile(symbol)
         times = np.asarray(times, dtype=np.int64)
         common = value_noise(_COMMON_SEED, times, _COMMON, [math.sqrt(p) for p in _COMMON])
-        own = value_noise(_seed("sim:own:" + symbol), times, _OWN,
-                          [_OWN_WEIGHT * math.sqrt(p) for p in _OWN])
+        own = value_noise(_seed("sim:own:" + symbol), times, _OWN, [_OWN_WEIGHT * math.sqrt(p) for p in _OWN])
         return math.log(level) + (common + own) * (daily_vol / _DAILY_STD_UNIT)
 
     def candles(self, symbol: str, timeframe: str, start: int, end: int) -> Candles:
@@ -150,8 +152,7 @@ class SimExchange(Exchange):
         volume = vol_per_s * tf * np.exp(u_vol - 0.5) * (0.5 + 0.5 * move)
         return Candles(times, open_, high, low, close, volume)
 
-    def fetch_candles(self, symbol: str, timeframe: str, start: int | None,
-                      end: int | None) -> Candles:
+    def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
         if start is None or end is None:
             raise ValueError("The sim exchange needs an explicit [start, end) range.")
         return self.candles(symbol, timeframe, start, end)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jsonschema
 import numpy as np
@@ -42,8 +43,14 @@ class Bar:
 
     __slots__ = ("i", "legs", "ind", "positions", "rules", "targets", "logs")
 
-    def __init__(self, i: int, legs: Sequence[Candles], ind: dict[str, np.ndarray],
-                 positions: tuple[float, ...], rules: list[Rule] | None = None):
+    def __init__(
+        self,
+        i: int,
+        legs: Sequence[Candles],
+        ind: dict[str, np.ndarray],
+        positions: tuple[float, ...],
+        rules: list[Rule] | None = None,
+    ):
         self.i = i
         self.legs = legs
         self.ind = ind
@@ -138,7 +145,9 @@ class Strategy:
 
     @classmethod
     def validate_params(
-        cls, params: dict[str, Any] | None, schema: dict[str, Any] | None = None,
+        cls,
+        params: dict[str, Any] | None,
+        schema: dict[str, Any] | None = None,
         defaults: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Fill defaults, validate against the schema; raise ParamsError naming each bad field.
@@ -146,7 +155,8 @@ class Strategy:
         `schema`/`defaults` override the class's own (the strategies table may have been edited).
         """
         merged = validate_params(
-            params, cls.param_schema if schema is None else schema,
+            params,
+            cls.param_schema if schema is None else schema,
             cls.default_params if defaults is None else defaults,
         )
         errors = cls.check_params(merged)

@@ -1,4 +1,4 @@
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,15 +21,21 @@ class PairTradeBot(Strategy):
         "type": "object",
         "properties": {
             "spread_threshold": {
-                "type": "number", "exclusiveMinimum": 0, "title": "Spread Threshold",
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "title": "Spread Threshold",
                 "description": "Enter when the spread's z-score passes this many standard deviations.",
             },
             "lookback": {
-                "type": "integer", "minimum": 2, "title": "Lookback",
+                "type": "integer",
+                "minimum": 2,
+                "title": "Lookback",
                 "description": "Candles in the spread's mean and standard deviation.",
             },
             "position_size": {
-                "type": "integer", "minimum": 1, "title": "Position Size",
+                "type": "integer",
+                "minimum": 1,
+                "title": "Position Size",
                 "description": "Size of each leg.",
             },
         },
@@ -57,5 +63,5 @@ class PairTradeBot(Strategy):
             Rule(flat, z > threshold, short_spread),
             Rule(flat, z < -threshold, long_spread),
             Rule(short_spread, z <= 0, flat),  # z came down through 0
-            Rule(long_spread, z >= 0, flat),   # z came up through 0
+            Rule(long_spread, z >= 0, flat),  # z came up through 0
         ]

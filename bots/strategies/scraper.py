@@ -14,7 +14,9 @@ class MarketScraper(Strategy):
         "type": "object",
         "properties": {
             "archive_interval": {
-                "type": "integer", "minimum": 1, "title": "Archive Interval",
+                "type": "integer",
+                "minimum": 1,
+                "title": "Archive Interval",
                 "description": "Seconds between writes to the archive.",
             },
         },

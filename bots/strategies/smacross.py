@@ -1,4 +1,5 @@
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,17 +13,31 @@ class SmaCross(Strategy):
 
     id = "SmaCross"
     name = "SMA Cross"
-    description = "Textbook moving-average crossover: long when the fast SMA crosses above the slow, short when below"
+    description = (
+        "Textbook moving-average crossover: long when the fast SMA crosses above the slow, short when below"
+    )
     supported_types = ["test", "backtest"]
     supported_markets = ["*"]
     default_params = {"n1": 10, "n2": 20, "position_size": 1}
     param_schema = {
         "type": "object",
         "properties": {
-            "n1": {"type": "integer", "minimum": 1, "title": "Fast SMA", "description": "Candles in the fast average."},
-            "n2": {"type": "integer", "minimum": 2, "title": "Slow SMA", "description": "Candles in the slow average (more than n1)."},
+            "n1": {
+                "type": "integer",
+                "minimum": 1,
+                "title": "Fast SMA",
+                "description": "Candles in the fast average.",
+            },
+            "n2": {
+                "type": "integer",
+                "minimum": 2,
+                "title": "Slow SMA",
+                "description": "Candles in the slow average (more than n1).",
+            },
             "position_size": {
-                "type": "number", "exclusiveMinimum": 0, "title": "Position Size",
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "title": "Position Size",
                 "description": "Contracts (inverse) or units of the base currency (linear) per trade.",
             },
         },
@@ -44,7 +59,8 @@ class SmaCross(Strategy):
         fast, slow = sma(close, int(self.params["n1"])), sma(close, int(self.params["n2"]))
         prev_fast, prev_slow = shift(fast), shift(slow)
         return {
-            "fast": fast, "slow": slow,
+            "fast": fast,
+            "slow": slow,
             "cross_up": (prev_fast < prev_slow) & (fast > slow),
             "cross_down": (prev_fast > prev_slow) & (fast < slow),
         }
@@ -54,7 +70,8 @@ class SmaCross(Strategy):
         up, down = ind["cross_up"], ind["cross_down"]
         flat, long, short = (0.0,), (size,), (-size,)
         return [
-            Rule(flat, up, long), Rule(flat, down, short),
+            Rule(flat, up, long),
+            Rule(flat, down, short),
             Rule(long, down, short),
             Rule(short, up, long),
         ]

@@ -1,4 +1,4 @@
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,11 +24,16 @@ class TestBot(Strategy):
         "type": "object",
         "properties": {
             "threshold": {
-                "type": "number", "minimum": 0, "maximum": 1, "title": "Threshold",
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "title": "Threshold",
                 "description": "Enter when the close sits this far from the middle of the 20-candle range (0..1).",
             },
             "position_size": {
-                "type": "integer", "minimum": 1, "title": "Position Size",
+                "type": "integer",
+                "minimum": 1,
+                "title": "Position Size",
                 "description": "Contracts (inverse) or units of the base currency (linear) per trade.",
             },
         },

@@ -20,7 +20,11 @@ def test_a_written_range_reads_back_identically_from_daily_partitions(tmp_path):
     candles = sim.fetch_candles("XBTUSD", "1m", T0 + 3600, T0 + 2 * DAY + 3600)
     assert archive.write(tmp_path, "sim", "XBTUSD", "1m", candles) == len(candles)
     days = sorted(os.listdir(tmp_path / "archive" / "sim" / "XBTUSD"))
-    assert days == ["2023-11-15", "2023-11-16", "2023-11-17", ]
+    assert days == [
+        "2023-11-15",
+        "2023-11-16",
+        "2023-11-17",
+    ]
     assert (tmp_path / "archive/sim/XBTUSD/2023-11-16/1m.npy").is_file()
     assert archive.load(tmp_path, "sim", "XBTUSD", "1m").equals(candles)
     part = archive.load(tmp_path, "sim", "XBTUSD", "1m", T0 + DAY - 60, T0 + DAY + 120)
@@ -82,10 +86,15 @@ def test_latest_time_is_the_newest_candle(tmp_path):
     archive.write(tmp_path, "sim", "XBTUSD", "1h", candles)
     assert archive.latest_time(tmp_path, "sim", "XBTUSD", "1h") == T0 + 3 * DAY - 3600
     assert archive.earliest_time(tmp_path, "sim", "XBTUSD", "1h") == T0
-    assert archive.inventory(tmp_path) == [{
-        "exchange": "sim", "symbol": "XBTUSD", "timeframe": "1h",
-        "first": T0, "last": T0 + 3 * DAY - 3600,
-    }]
+    assert archive.inventory(tmp_path) == [
+        {
+            "exchange": "sim",
+            "symbol": "XBTUSD",
+            "timeframe": "1h",
+            "first": T0,
+            "last": T0 + 3 * DAY - 3600,
+        }
+    ]
 
 
 @pytest.mark.parametrize("symbol", ["../etc", "a/b", "", ".hidden"])

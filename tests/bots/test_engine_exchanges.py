@@ -81,11 +81,18 @@ def test_download_is_resumable_and_feeds_a_backtest(server, tmp_path):
     assert archive.latest_time(tmp_path, "bitmex", "XBTUSD", "1m") == T0 + 599 * 60
     checks = check_data("bitmex", ["XBTUSD"], "1m", T0, T0 + 700 * 60, tmp_path)
     assert checks["XBTUSD"].missing == 100 and checks["XBTUSD"].gaps == [(T0 + 600 * 60, T0 + 700 * 60)]
-    config = RunConfig.for_market("TestBot", {"threshold": 0.3, "position_size": 100}, "XBTUSD",
-                                  exchange="bitmex", range_start=T0, range_end=T0 + 700 * 60,
-                                  initial_balance=1.0)
-    result = run_backtest(config, load_candles("bitmex", "XBTUSD", "1m", T0, T0 + 700 * 60, tmp_path),
-                          ListSink())
+    config = RunConfig.for_market(
+        "TestBot",
+        {"threshold": 0.3, "position_size": 100},
+        "XBTUSD",
+        exchange="bitmex",
+        range_start=T0,
+        range_end=T0 + 700 * 60,
+        initial_balance=1.0,
+    )
+    result = run_backtest(
+        config, load_candles("bitmex", "XBTUSD", "1m", T0, T0 + 700 * 60, tmp_path), ListSink()
+    )
     assert result.candles == 600 and result.trades
 
 
@@ -102,8 +109,9 @@ def test_a_scraper_records_a_polled_feed(server, tmp_path):
     clock = Clock()
     source = binance(server)
     feed = source.live(["BTCUSDT"], "1m", start=T0, clock=clock, sleep=clock.sleep)
-    config = RunConfig.for_market("MarketScraper", {"archive_interval": 1}, "BTCUSDT", exchange="binance",
-                                  range_end=T0 + 260 * 60)
+    config = RunConfig.for_market(
+        "MarketScraper", {"archive_interval": 1}, "BTCUSDT", exchange="binance", range_end=T0 + 260 * 60
+    )
     result = run_scraper(config, feed, ListSink(), tmp_path)
     assert result.metrics["data_points"] == 260
     assert len(archive.load(tmp_path, "binance", "BTCUSDT", "1m")) == 260

@@ -14,9 +14,15 @@ XBTUSD = KNOWN_MARKETS["XBTUSD"]
 
 def backtest(candles, plan, *, market=LINEAR, fee_bps=10.0, slippage_bps=20.0, balance=10_000.0):
     config = RunConfig(
-        strategy="Scripted", params={"plan": {str(T0 + 60 * i): size for i, size in plan.items()}},
-        markets=[market], range_start=None, range_end=None, initial_balance=balance,
-        fee_bps=fee_bps, slippage_bps=slippage_bps, strategy_packages=("scripted_strategies",),
+        strategy="Scripted",
+        params={"plan": {str(T0 + 60 * i): size for i, size in plan.items()}},
+        markets=[market],
+        range_start=None,
+        range_end=None,
+        initial_balance=balance,
+        fee_bps=fee_bps,
+        slippage_bps=slippage_bps,
+        strategy_packages=("scripted_strategies",),
     )
     return run_backtest(config, [candles], ListSink())
 

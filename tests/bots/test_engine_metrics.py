@@ -41,9 +41,14 @@ def test_sharpe_uses_each_days_last_equity_and_sqrt_365():
 def test_trade_metrics():
     times = np.array([D0, D0 + 60, D0 + 120])
     m = compute_metrics(
-        trades=trades(30.0, -10.0, 20.0, -5.0, 0.0), times=times,
-        equity=np.array([1000.0, 1040.0, 1035.0]), initial_balance=1000.0, currency="USD",
-        fees_paid=4.5, exposed_candles=1, candles=3,
+        trades=trades(30.0, -10.0, 20.0, -5.0, 0.0),
+        times=times,
+        equity=np.array([1000.0, 1040.0, 1035.0]),
+        initial_balance=1000.0,
+        currency="USD",
+        fees_paid=4.5,
+        exposed_candles=1,
+        candles=3,
     )
     assert m["trade_count"] == 5
     assert m["win_rate"] == pytest.approx(40.0)  # 2 of 5 above zero; 0 is not a win
@@ -61,8 +66,16 @@ def test_trade_metrics():
 
 
 def test_no_losing_trade_leaves_profit_factor_undefined():
-    m = compute_metrics(trades=trades(1.0), times=np.array([D0]), equity=np.array([101.0]),
-                        initial_balance=100.0, currency="USD", fees_paid=0, exposed_candles=0, candles=1)
+    m = compute_metrics(
+        trades=trades(1.0),
+        times=np.array([D0]),
+        equity=np.array([101.0]),
+        initial_balance=100.0,
+        currency="USD",
+        fees_paid=0,
+        exposed_candles=0,
+        candles=1,
+    )
     assert m["profit_factor"] is None
     assert m["win_rate"] == 100.0
 
@@ -80,5 +93,6 @@ def test_downsampling_keeps_extremes_and_bounds_the_points():
     assert [t for t, _ in points] == sorted(t for t, _ in points)
     # Chunk by chunk (chunks on bucket boundaries) equals all at once.
     pieces = downsample(times[:30_000], values[:30_000], 100) + downsample(
-        times[30_000:], values[30_000:], 100, offset=30_000)
+        times[30_000:], values[30_000:], 100, offset=30_000
+    )
     assert pieces == points

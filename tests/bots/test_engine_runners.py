@@ -34,8 +34,16 @@ class FakeClock:
 def config(strategy, params, market, timeframe="1m", candles=3000, **kwargs):
     end = T0 + candles * TIMEFRAMES[timeframe]
     balance = 1.0 if market.startswith("XBT") else 100_000.0
-    return RunConfig.for_market(strategy, params, market, timeframe=timeframe, range_start=T0,
-                                range_end=end, initial_balance=balance, **kwargs)
+    return RunConfig.for_market(
+        strategy,
+        params,
+        market,
+        timeframe=timeframe,
+        range_start=T0,
+        range_end=end,
+        initial_balance=balance,
+        **kwargs,
+    )
 
 
 CASES = [
@@ -61,8 +69,9 @@ def test_a_live_session_makes_the_backtests_trades(strategy, params, market, tim
     backtest = run_backtest(cfg, sim, ListSink())
     tf = TIMEFRAMES[timeframe]
     clock = FakeClock(T0 + 2000 * tf + 0.3)  # 2,000 candles in the past, the rest live
-    feed = sim.live([m.symbol for m in cfg.markets], timeframe, start=T0, clock=clock,
-                    sleep=clock.sleep, tick=tf / 3)
+    feed = sim.live(
+        [m.symbol for m in cfg.markets], timeframe, start=T0, clock=clock, sleep=clock.sleep, tick=tf / 3
+    )
     sink = ListSink()
     live = run_live(cfg, feed, sink)
     assert len(backtest.trades) > 5
@@ -76,8 +85,9 @@ def test_a_live_session_on_the_real_clock_makes_the_backtests_trades():
     start = math.floor(time.time()) - 22
     end = start + 30
     params = {"threshold": 0.05, "position_size": 100}
-    cfg = RunConfig.for_market("TestBot", params, "XBTUSD", timeframe="1s", range_start=start,
-                               range_end=end, initial_balance=1.0)
+    cfg = RunConfig.for_market(
+        "TestBot", params, "XBTUSD", timeframe="1s", range_start=start, range_end=end, initial_balance=1.0
+    )
     feed = sim.live(["XBTUSD"], "1s", start=start)
     sink = ListSink()
     live = run_live(cfg, feed, sink)
@@ -131,8 +141,9 @@ def test_a_slow_backtest_hears_stop_within_a_second():
 def test_a_live_session_stops_within_a_second_and_reports_its_trades():
     params = {"threshold": 0.05, "position_size": 100}
     start = math.floor(time.time()) - 60
-    cfg = RunConfig.for_market("TestBot", params, "XBTUSD", timeframe="1s", range_start=start,
-                               initial_balance=1.0)
+    cfg = RunConfig.for_market(
+        "TestBot", params, "XBTUSD", timeframe="1s", range_start=start, initial_balance=1.0
+    )
     sink = TimedSink(stop_after=1.5)
     result = run_live(cfg, sim.live(["XBTUSD"], "1s", start=start), sink)
     assert result.stopped and time.monotonic() - sink.stop_at < 1.0
@@ -172,15 +183,18 @@ def test_a_range_without_data_fails_clearly():
 
 def test_the_scraper_archives_the_live_feed_and_stops(tmp_path):
     start = math.floor(time.time()) - 30
-    cfg = RunConfig.for_market("MarketScraper", {"archive_interval": 1}, "XBTUSD+ETHUSD",
-                               timeframe="1s", range_start=start)
+    cfg = RunConfig.for_market(
+        "MarketScraper", {"archive_interval": 1}, "XBTUSD+ETHUSD", timeframe="1s", range_start=start
+    )
     stop = threading.Event()
     sink = ListSink(stop_when=lambda s: stop.is_set())
     threading.Timer(1.2, stop.set).start()
     result = run_scraper(cfg, sim.live(["XBTUSD", "ETHUSD"], "1s", start=start), sink, tmp_path)
     assert result.stopped and result.metrics["data_points"] >= 60
     stored = archive.load(tmp_path, "sim", "XBTUSD", "1s")
-    assert len(stored) >= 30 and stored.equals(sim.fetch_candles("XBTUSD", "1s", start, int(stored.time[-1]) + 1))
+    assert len(stored) >= 30 and stored.equals(
+        sim.fetch_candles("XBTUSD", "1s", start, int(stored.time[-1]) + 1)
+    )
     assert any("Archived" in line for line in sink.logs)
 
 

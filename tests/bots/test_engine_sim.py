@@ -16,8 +16,7 @@ sim = SimExchange()
 def test_the_same_candles_whether_asked_whole_or_in_pieces():
     whole = sim.fetch_candles("XBTUSD", "1m", T0, T0 + 3 * 86400)
     end, step = T0 + 3 * 86400, 7 * 3600 + 60
-    pieces = concat(sim.fetch_candles("XBTUSD", "1m", a, min(a + step, end))
-                    for a in range(T0, end, step))
+    pieces = concat(sim.fetch_candles("XBTUSD", "1m", a, min(a + step, end)) for a in range(T0, end, step))
     assert len(whole) == 3 * 1440
     assert whole.equals(pieces)
     assert whole.equals(SimExchange().fetch_candles("XBTUSD", "1m", T0, T0 + 3 * 86400))
@@ -42,10 +41,17 @@ def test_every_timeframe_is_on_its_grid_with_consistent_high_and_low(timeframe):
     assert (candles.volume > 0).all()
 
 
-@pytest.mark.parametrize("symbol,level", [
-    ("XBTUSD", 90_000), ("BTCUSDT", 90_000), ("ETHUSD", 3_000), ("SOLUSD", 150),
-    ("XRPUSD", 0.6), ("DOGEUSD", 0.15),
-])
+@pytest.mark.parametrize(
+    "symbol,level",
+    [
+        ("XBTUSD", 90_000),
+        ("BTCUSDT", 90_000),
+        ("ETHUSD", 3_000),
+        ("SOLUSD", 150),
+        ("XRPUSD", 0.6),
+        ("DOGEUSD", 0.15),
+    ],
+)
 def test_prices_have_realistic_scale_and_volatility(symbol, level):
     daily = sim.fetch_candles(symbol, "1d", T0, T0 + 365 * 86400)
     assert level / 2.5 < np.median(daily.close) < level * 2.5

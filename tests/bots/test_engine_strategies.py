@@ -18,8 +18,14 @@ B = MarketSpec("BBBUSD", "BBB", "USD", "USD")
 
 
 def backtest(strategy, params, legs, markets=(A,)):
-    config = RunConfig(strategy=strategy, params=params, markets=list(markets), fee_bps=0,
-                       slippage_bps=0, initial_balance=10_000)
+    config = RunConfig(
+        strategy=strategy,
+        params=params,
+        markets=list(markets),
+        fee_bps=0,
+        slippage_bps=0,
+        initial_balance=10_000,
+    )
     return run_backtest(config, list(legs), ListSink())
 
 
