@@ -557,6 +557,7 @@ def _trades_context(session: Session, run: Run | None, page: int) -> dict[str, A
         trade.duration_seconds = (trade.exit_time - trade.entry_time) if trade.exit_time else None
     return {
         "session": session, "run": run, "trades": items, "trades_total": total,
+        "trades_currency": selectors.session_currency(session),
         "trades_page": page, "trades_pages": pages,
         "trades_first": offset + 1 if total else 0, "trades_last": offset + len(items),
     }
@@ -603,9 +604,9 @@ def _candle_closes(exchange: str, symbol: str, start: int | None, end: int | Non
         if span / seconds <= 600:
             break
     try:
-        from bots.exchanges.registry import get_exchange
+        from bots.exchanges.sim import SimExchange
 
-        candles = get_exchange("sim").fetch_candles(symbol, timeframe, start - start % seconds, end)
+        candles = SimExchange().fetch_candles(symbol, timeframe, start - start % seconds, end)
         return [(int(t), float(c)) for t, c in zip(candles.time, candles.close, strict=False)]
     except Exception:  # the engine may refuse a market or range; the chart falls back to trades
         log.debug("No sim candles for %s", symbol, exc_info=True)
