@@ -643,8 +643,18 @@ def run_scraper(config: RunConfig, feed: Iterable[Any], sink: Sink, archive_root
     )
     sink.on_progress(0, None)
 
+    def scraper_metrics() -> dict[str, Any]:
+        return {
+            "data_points": received,
+            "stored": stored,
+            "last_time": last_time,
+            "markets": symbols,
+            "timeframe": config.timeframe,
+        }
+
     def flush() -> None:
         nonlocal stored
+        wrote = False
         for k, symbol in enumerate(symbols):
             if not buffers[k]:
                 continue
@@ -652,9 +662,12 @@ def run_scraper(config: RunConfig, feed: Iterable[Any], sink: Sink, archive_root
             buffers[k] = []
             added = archive.write(archive_root, config.exchange, symbol, config.timeframe, batch)
             stored += added
+            wrote = True
             sink.on_log(
                 f"Archived {added} new {config.timeframe} candles of {symbol} (up to {int(batch.time[-1])})."
             )
+        if wrote:
+            sink.on_metrics(scraper_metrics())
 
     for item in feed:
         if item is not None:
@@ -678,13 +691,7 @@ def run_scraper(config: RunConfig, feed: Iterable[Any], sink: Sink, archive_root
                 stopped = True
                 break
     flush()
-    metrics = {
-        "data_points": received,
-        "stored": stored,
-        "last_time": last_time,
-        "markets": symbols,
-        "timeframe": config.timeframe,
-    }
+    metrics = scraper_metrics()
     sink.on_progress(received, None)
     sink.on_metrics(metrics)
     sink.on_log(

@@ -204,3 +204,34 @@ def test_the_config_hash_covers_the_config():
     c = config("TestBot", {"threshold": 0.6, "position_size": 1}, "XBTUSD")
     assert a.config_hash() == b.config_hash() != c.config_hash()
     assert len(a.config_hash()) == 12
+
+
+def test_a_per_candle_strategy_also_trades_the_same_live():
+    cfg = config("Slow", {}, "SOLUSD", candles=600, strategy_packages=("slow_strategy",))
+    backtest = run_backtest(cfg, sim, ListSink())
+    clock = FakeClock(T0 + 600 * 60 + 1)
+    live = run_live(cfg, sim.live(["SOLUSD"], "1m", start=T0, clock=clock, sleep=clock.sleep), ListSink())
+    assert len(backtest.trades) > 50 and live.trades == backtest.trades
+
+
+def test_the_live_feed_retries_a_failing_exchange_then_gives_up():
+    class Flaky(SimExchange):
+        failures = 2
+
+        def fetch_candles(self, symbol, timeframe, start, end):
+            if self.failures:
+                self.failures -= 1
+                raise OSError("connection reset")
+            return super().fetch_candles(symbol, timeframe, start, end)
+
+    clock = FakeClock(T0 + 10 * 60 + 1)
+    items = Flaky().live(["XBTUSD"], "1m", start=T0, clock=clock, sleep=clock.sleep)
+    first = next(item for item in items if item is not None)
+    assert first[0].time[0] == T0 and len(first[0]) == 10
+    assert clock.now > T0 + 10 * 60 + 5  # it waited before retrying
+
+    hopeless = Flaky()
+    hopeless.failures = 100
+    with pytest.raises(OSError):
+        for _ in hopeless.live(["XBTUSD"], "1m", start=T0, clock=clock, sleep=clock.sleep):
+            pass
