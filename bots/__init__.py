@@ -1,4 +1,19 @@
 """The trading engine: strategies, exchanges/feeds, archive, simulator, metrics, runners.
 
 Pure Python: nothing in this package imports Django.
+
+Public API (what the Django side calls):
+- bots.candles: Candles (numpy columns time/open/high/low/close/volume), TIMEFRAMES,
+  timeframe_seconds, concat, align.
+- bots.markets: MarketSpec, market_spec(symbol), market_specs("XBTUSD+ETHUSD"), KNOWN_MARKETS.
+- bots.strategies.registry: get_strategies(packages), get_strategy(id, packages).
+- bots.runner: RunConfig, Sink (protocol), ListSink, Result, NoDataError,
+  run_backtest(config, feed, sink), run_live(config, feed, sink),
+  run_scraper(config, feed, sink, archive_root).
+- bots.simulator: Trade, Account.   bots.metrics: compute_metrics, downsample.
+- bots.exchanges: get_exchange(name) -> Exchange with fetch_candles(symbol, timeframe, start,
+  end) and live(symbols, timeframe, start=None) (the live feed run_live/run_scraper take).
+- bots.data: load_candles, check_data, download, ArchiveFeed.
+- bots.archive: write, load, check, check_times, latest_time, earliest_time, inventory.
+- bots.csv_import: parse_csv, parse_csv_text, CsvError.
 """

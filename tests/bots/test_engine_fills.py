@@ -113,3 +113,24 @@ def test_equity_is_marked_to_market_at_each_close():
     assert [v for _, v in result.equity][:4] == [100.0, 90.0, 120.0, 100.0]
     assert result.metrics["max_drawdown"] == pytest.approx(20 / 120 * 100)
     assert result.metrics["exposure_pct"] == pytest.approx(75.0)
+
+
+def test_a_leg_settling_in_another_currency_is_converted_at_the_linking_price():
+    xbt = make_candles([50_000, 50_000, 40_000], [50_000, 50_000, 40_000])
+    eth = make_candles([2_000, 2_000, 2_100], [2_000, 2_000, 2_100])
+    config = RunConfig(
+        strategy="ScriptedPair",
+        params={"plan": {str(T0): [0, 2], str(T0 + 60): [0, 0]}},
+        markets=[XBTUSD, KNOWN_MARKETS["ETHUSD"]],
+        initial_balance=1.0,
+        fee_bps=0,
+        slippage_bps=0,
+        strategy_packages=("scripted_strategies",),
+    )
+    result = run_backtest(config, [xbt, eth], ListSink())
+    (trade,) = result.trades
+    assert trade.currency == "USD" and trade.realized_pnl == pytest.approx(200.0)
+    # The account is in XBT: $200 at the XBTUSD price of the exit (40,000) is 0.005 XBT.
+    assert trade.run_pnl == pytest.approx(0.005)
+    assert result.metrics["currency"] == "XBT"
+    assert result.metrics["final_equity"] == pytest.approx(1.005)
