@@ -25,7 +25,6 @@ from django.core.cache import cache
 from django.db import close_old_connections, connection
 
 from bots import runner as engine
-from bots.candles import TIMEFRAMES as TIMEFRAME_SECONDS
 from bots.metrics import bucket_size, downsample
 from sessions_app import services
 from sessions_app.models import Run, Session, SessionType, Status, Trade
@@ -52,7 +51,7 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
     sink = SessionSink(session)
     monitor = Monitor(session, sink)
     monitor.start()
-    status, error = Status.COMPLETED, None
+    status, error, data = Status.COMPLETED, None, None
     try:
         sink.log(f"Started {session.type} {session.strategy} on {session.exchange}:{session.market} "
                  f"({session.timeframe}) on {worker or worker_name()}")
@@ -63,15 +62,16 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
         status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
         summary = traceback.format_exc(limit=8)
         sink.log(f"ERROR {error}\n{summary}")
-        services.session_finish(
-            session=session, status=Status.FAILED, error=error,
-            data={"traceback": summary[-4000:]},
-        )
+        data = {"traceback": summary[-4000:]}
     finally:
         monitor.stop()
-        sink.close()
-    if status != Status.FAILED:
-        services.session_finish(session=session, status=status, data=sink.final_event_data())
+    # The final progress, then the final status: a short run may end before any heartbeat.
+    services.session_heartbeat(session_id=session.pk, progress_done=sink.done, progress_total=sink.total)
+    services.session_finish(
+        session=session, status=status, error=error,
+        data=data if status == Status.FAILED else sink.final_event_data(),
+    )
+    sink.close()
     cache.delete_many([progress_key(session.pk), equity_key(session.pk)])
     close_old_connections()
     return status
@@ -83,7 +83,10 @@ def _run(session: Session, sink: SessionSink) -> bool:
     runs = list(session.runs.order_by("id"))
     if session.type == SessionType.BACKTEST:
         # Loaded once: every run of a sweep trades the same candles.
-        candles = _history(session, markets)
+        candles = candles_load(
+            exchange=session.exchange, markets=markets, timeframe=session.timeframe,
+            start=session.range_start, end=session.range_end,
+        )
         _report_data_check(session, sink, candles)
         sink.runs_total = len(runs)
         for index, run in enumerate(runs):
@@ -111,28 +114,27 @@ def _run(session: Session, sink: SessionSink) -> bool:
 
 
 def _exchange(session: Session):
+    return exchange_get(session.exchange)
+
+
+def exchange_get(name: str):
     from bots.exchanges.registry import get_exchange
 
-    if session.exchange == "sim":
+    if name == "sim":
         return get_exchange("sim")
-    return get_exchange(session.exchange, base_url=settings.EXCHANGE_URLS.get(session.exchange) or None)
+    return get_exchange(name, base_url=settings.EXCHANGE_URLS.get(name) or None)
 
 
-def _history(session: Session, markets: list) -> dict:
+def candles_load(*, exchange: str, markets: list, timeframe: str, start: int, end: int) -> dict:
     """The range's candles per symbol: generated for sim, else from the archive (what the
-    scrapers and `download_candles`/`import_candles` recorded)."""
-    start, end = session.range_start, session.range_end
-    if session.exchange == "sim":
-        sim = _exchange(session)
-        return {m.symbol: sim.fetch_candles(m.symbol, session.timeframe, start, end) for m in markets}
+    scrapers, `download_candles` and `import_candles` recorded)."""
+    if exchange == "sim":
+        sim = exchange_get("sim")
+        return {m.symbol: sim.fetch_candles(m.symbol, timeframe, start, end) for m in markets}
     from bots import archive
 
-    return {
-        m.symbol: archive.read_candles(
-            str(settings.DATA_ROOT), session.exchange, m.symbol, session.timeframe, start, end
-        )
-        for m in markets
-    }
+    root = str(settings.DATA_ROOT)
+    return {m.symbol: archive.load(root, exchange, m.symbol, timeframe, start, end) for m in markets}
 
 
 def _market_specs(session: Session) -> list:
@@ -162,8 +164,8 @@ def _config(session: Session, run: Run, markets: list):
 
 def _report_data_check(session: Session, sink: SessionSink, candles: dict) -> None:
     """Missing candles are told in the events; a range with no data at all fails clearly."""
-    step = TIMEFRAME_SECONDS[session.timeframe]
-    expected = max(0, (session.range_end - session.range_start) // step)
+    from bots.archive import check_times
+
     for symbol, legs in candles.items():
         if len(legs) == 0:
             raise ValueError(
@@ -171,17 +173,13 @@ def _report_data_check(session: Session, sink: SessionSink, candles: dict) -> No
                 f"{_iso(session.range_start)} and {_iso(session.range_end)}; "
                 "import, download or scrape data first."
             )
-        times = np.asarray(legs.time, dtype=np.int64)
-        edges = np.concatenate(([session.range_start - step], times, [session.range_end]))
-        holes = np.nonzero(np.diff(edges) > step)[0]
-        missing = expected - len(times)
-        if missing > 0 or len(holes):
-            gaps = [[int(edges[i] + step), int(edges[i + 1])] for i in holes[:5]]
-            check = {"market": symbol, "expected": expected, "present": len(times),
-                     "missing": max(missing, 0), "first_gaps": gaps}
-            services.event_record(session=session, event_type="info", data={"data_check": check})
-            sink.log(f"Data check {symbol}: {check['missing']} of {expected} candles missing; "
-                     f"first gaps {[(_iso(a), _iso(b)) for a, b in gaps]}")
+        check = check_times(legs.time, session.timeframe, session.range_start, session.range_end)
+        if check.missing:
+            services.event_record(session=session, event_type="info", data={"data_check": {
+                "market": symbol, "expected": check.expected, "present": check.present,
+                "missing": check.missing, "first_gaps": [list(gap) for gap in check.gaps],
+            }})
+            sink.log(f"Data check {symbol}: {check.summary()}")
 
 
 def _iso(ts: int | None) -> str:
@@ -326,9 +324,9 @@ class SessionSink:
             "updated_at": time.time(),
         }
 
-    def _publish(self, force: bool = False) -> None:
+    def _publish(self) -> None:
         now = time.monotonic()
-        if not force and now - self._last_cache < CACHE_SECONDS:
+        if now - self._last_cache < CACHE_SECONDS:
             return
         self._last_cache = now
         with self._lock:
@@ -344,7 +342,6 @@ class SessionSink:
             self._log.write(f"{stamp} {line}\n")
 
     def close(self) -> None:
-        self._publish(force=True)
         self._log.close()
 
 

@@ -19,6 +19,8 @@ SESSION_SORTS = {
 }
 RUN_SORTS = {"total_pnl", "trade_count", "win_rate", "max_drawdown", "sharpe", "id"}
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+# Past any real page; keeps huge numbers out of SQL (SQLite and MariaDB reject them).
+MAX_OFFSET = 10**12
 
 
 @dataclass
@@ -57,7 +59,7 @@ def parse_paging(params: Mapping[str, Any]) -> tuple[int, int]:
     if errors:
         raise InvalidInput.from_errors(errors)
     limit = min(values["limit"], MAX_LIMIT) or DEFAULT_LIMIT
-    return limit, values["offset"]
+    return limit, min(values["offset"], MAX_OFFSET)
 
 
 def _comma_list(params: Mapping[str, Any], field: str, allowed: list[str]) -> list[str]:
@@ -168,7 +170,7 @@ def run_list(session: Session, params: Mapping[str, Any]) -> tuple[list[Run], st
     cursor = params.get("cursor") or "0"
     if not str(cursor).isdigit():
         raise InvalidInput.from_errors({"cursor": ["Not a cursor this API returned."]})
-    start = int(cursor)
+    start = min(int(cursor), MAX_OFFSET)
     total = runs.count()
     page = list(runs.order_by(*order)[start : start + limit])
     next_cursor = str(start + limit) if start + limit < total else None

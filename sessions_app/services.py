@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bots.strategies.base import ParamsError
@@ -129,10 +129,11 @@ def session_start(*, session: Session) -> Session:
     """`created` -> `running` under the per-type limit, in one atomic step; the task is queued
     once the transaction commits."""
     limit = settings.SESSION_LIMITS[session.type]
+    _type_lock_ensure(session.type)
     with transaction.atomic():
         # Two starts of different sessions could both count 2 running and both go: the lock
         # row of the type serialises the count-then-flip of every start of that type.
-        TypeLock.objects.select_for_update().get_or_create(type=session.type)
+        TypeLock.objects.select_for_update().get(type=session.type)
         running = Session.objects.filter(type=session.type, status=Status.RUNNING).count()
         current = Session.objects.filter(pk=session.pk).values_list("status", flat=True).first()
         if current != Status.CREATED:
@@ -151,6 +152,16 @@ def session_start(*, session: Session) -> Session:
         transaction.on_commit(lambda: _enqueue(session))
     session.refresh_from_db()
     return session
+
+
+def _type_lock_ensure(session_type: str) -> None:
+    """The type's lock row (made by a migration; again here if the table was emptied).
+    Created outside the start's transaction: concurrent creations inside it deadlock."""
+    if not TypeLock.objects.filter(type=session_type).exists():
+        try:
+            TypeLock.objects.create(type=session_type)
+        except IntegrityError:
+            pass  # another start created it first
 
 
 def session_stop(*, session: Session) -> Session:
@@ -411,10 +422,10 @@ def _clean_config(data: Mapping[str, Any]) -> dict[str, Any]:
 
     settle = legs[0].settle if legs else "USD"
     default_balance = Decimal("1") if settle in ("XBT", "BTC") else Decimal("10000")
-    for field, default, minimum, maximum in (
-        ("initial_balance", default_balance, Decimal("0"), Decimal("1e12")),
-        ("fee_bps", Decimal("7.5"), Decimal("0"), Decimal("1000")),
-        ("slippage_bps", Decimal("0"), Decimal("0"), Decimal("1000")),
+    for field, default, minimum, maximum, places in (
+        ("initial_balance", default_balance, Decimal("0"), Decimal("1e12"), 8),
+        ("fee_bps", Decimal("7.5"), Decimal("0"), Decimal("1000"), 4),
+        ("slippage_bps", Decimal("0"), Decimal("0"), Decimal("1000"), 4),
     ):
         value = data.get(field)
         if value is None or value == "":
@@ -427,6 +438,9 @@ def _clean_config(data: Mapping[str, Any]) -> dict[str, Any]:
             errors[field] = ["Must be greater than 0."]
         elif number < minimum or number > maximum:
             errors[field] = [f"Must be between {minimum} and {maximum}."]
+        elif -number.normalize().as_tuple().exponent > places:
+            # What is stored must be what was hashed and answered: no silent rounding.
+            errors[field] = [f"At most {places} decimal places (got {value!r})."]
         else:
             config[field] = number
 

@@ -24,7 +24,10 @@ class Strategy(models.Model):
         return self.id
 
     def supports_market(self, market: str) -> bool:
-        return "*" in self.supported_markets or market in self.supported_markets
+        """Listed, or any market with as many legs as the strategy trades when "*" is listed."""
+        if market in self.supported_markets:
+            return True
+        return "*" in self.supported_markets and market.count("+") + 1 == self.legs
 
     @property
     def legs(self) -> int:

@@ -32,10 +32,11 @@ def broker_isolation(tmp_path_factory):
     env = {}
     if app.conf.broker_url.startswith("filesystem://"):
         folder = tmp_path_factory.mktemp("broker")
-        (folder / "queue").mkdir()
-        (folder / "processed").mkdir()
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir()
         app.conf.broker_transport_options = {
             **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "control_folder": str(folder / "control"),
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
@@ -45,7 +46,6 @@ def broker_isolation(tmp_path_factory):
         prefix = f"test-{uuid.uuid4().hex[:8]}:"
         app.conf.broker_transport_options = {"global_keyprefix": prefix}
         env["CELERY_BROKER_PREFIX"] = prefix
-    app.pool.force_close_all()
     return env
 
 

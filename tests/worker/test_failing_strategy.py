@@ -1,0 +1,35 @@
+"""A strategy that raises: the session fails with its error; the worker lives on."""
+
+import pytest
+
+from sessions_app.models import Session, SessionEvent
+from strategies_app.services import strategies_sync
+from tests.worker_fixtures import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_strategy_that_raises_ends_failed_with_its_error_and_an_error_event(
+    celery_worker, operator_api, settings
+):
+    settings.STRATEGY_PACKAGES = ["tests.worker.failing_strategies"]
+    strategies_sync()
+    created = operator_api.post(
+        "/api/sessions",
+        {"type": "backtest", "market": "SOLUSD", "strategy": "ExplodingBot",
+         "range_start": 1_767_225_600, "range_end": 1_767_225_600 + 86_400},
+        format="json",
+    ).json()["session"]
+    operator_api.post(f"/api/sessions/{created['id']}/start")
+
+    session = wait_for(
+        lambda: Session.objects.filter(pk=created["id"]).exclude(status="running").first(),
+        timeout=30, message="the session to fail",
+    )
+
+    assert session.status == "failed"
+    assert "boom at candle 29" in session.error
+    event = SessionEvent.objects.get(session=session, event_type="error")
+    assert "boom at candle 29" in event.event_data["error"]
+    assert "Traceback" in event.event_data["traceback"]
+    assert session.stopped_at is not None
