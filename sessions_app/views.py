@@ -577,6 +577,8 @@ def _price_series(session: Session, run: Run | None) -> list[dict[str, Any]]:
         )
     start = session.range_start or (int(session.started_at.timestamp()) if session.started_at else None)
     end = session.range_end or int((session.stopped_at or timezone.now()).timestamp())
+    if start is not None and session.type == SessionType.TEST:
+        start = min(start, end - 6 * 3600)  # a live session's first minutes, in some context
     quotes = dict(Market.objects.filter(exchange=session.exchange).values_list("symbol", "quote"))
     charts = []
     for leg in session.market_legs:

@@ -67,7 +67,7 @@ def test_a_running_session_polls_its_metrics_and_logs(operator_client, new_sessi
     follow = operator_client.get(f"/sessions/{session.pk}/logs/?offset={size}", **HTMX).content.decode()
 
     assert ">Stop<" in html
-    assert html.count('hx-trigger="every 2s"') == 2  # the live block and the log follower
+    assert html.count('hx-trigger="every 2s"') == 3  # the live block, the newest trades, the log follower
     assert "line one" in html and "line two" in html
     assert f"/sessions/{session.pk}/logs/?offset={size}" in html
     assert 'hx-swap-oob="beforeend:#log-lines"' in follow
