@@ -602,9 +602,8 @@ def _candle_closes(exchange: str, symbol: str, start: int | None, end: int | Non
     if exchange != "sim" or start is None or end is None or end <= start:
         return []
     span = end - start
-    for timeframe, seconds in (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("4h", 14_400), ("1d", 86_400)):
-        if span / seconds <= 600:
-            break
+    timeframes = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("4h", 14_400), ("1d", 86_400))
+    timeframe, seconds = next((tf for tf in timeframes if span / tf[1] <= 600), timeframes[-1])
     try:
         from bots.exchanges.sim import SimExchange
 
