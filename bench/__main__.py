@@ -43,6 +43,7 @@ def main() -> None:
         "DATA_ROOT": str(BENCH_VAR / "data"),
         "REDIS_URL": "",
         "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
         "SECRET_KEY": "bench-only-key-" + "x" * 40,
         "SESSION_LIMITS": "test=3,backtest=2,scraper=5",
     }

@@ -128,13 +128,10 @@ def exchange_get(name: str):
 def candles_load(*, exchange: str, markets: list, timeframe: str, start: int, end: int) -> dict:
     """The range's candles per symbol: generated for sim, else from the archive (what the
     scrapers, `download_candles` and `import_candles` recorded)."""
-    if exchange == "sim":
-        sim = exchange_get("sim")
-        return {m.symbol: sim.fetch_candles(m.symbol, timeframe, start, end) for m in markets}
-    from bots import archive
+    from bots.data import load_candles
 
     root = str(settings.DATA_ROOT)
-    return {m.symbol: archive.load(root, exchange, m.symbol, timeframe, start, end) for m in markets}
+    return {m.symbol: load_candles(exchange, m.symbol, timeframe, start, end, root) for m in markets}
 
 
 def _market_specs(session: Session) -> list:

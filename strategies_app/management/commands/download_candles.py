@@ -1,0 +1,51 @@
+import sys
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from bots.candles import TIMEFRAMES
+from bots.data import download
+from sessions_app.execution import exchange_get
+from strategies_app.models import Market
+
+
+def _date(text: str) -> int:
+    try:
+        return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        raise CommandError(f"Not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Download candle history from an exchange (public data, through ccxt/REST) into the "
+        "archive. Resumable: run it again after an interruption and it goes on where it stopped."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--exchange", required=True, choices=["bitmex", "binance"])
+        parser.add_argument("--market", required=True)
+        parser.add_argument("--timeframe", default="1m", choices=list(TIMEFRAMES))
+        parser.add_argument("--start", required=True, help="YYYY-MM-DD (UTC)")
+        parser.add_argument("--end", required=True, help="YYYY-MM-DD (UTC, exclusive)")
+
+    def handle(self, *args, exchange, market, timeframe, start, end, **options):
+        if not Market.objects.filter(exchange=exchange, symbol=market).exists():
+            raise CommandError(f"Unknown market {market} on {exchange}")
+        begin, finish = _date(start), _date(end)
+        if finish <= begin:
+            raise CommandError("--end must be after --start")
+
+        def progress(done, total):
+            sys.stderr.write(f"\r{done:,}/{total:,} candles")
+
+        try:
+            added = download(
+                exchange_get(exchange), market, timeframe, begin, finish, str(settings.DATA_ROOT),
+                exchange_name=exchange, progress=progress,
+            )
+        except Exception as exc:  # network or exchange refusal: say it plainly
+            raise CommandError(f"Download stopped: {exc}. Run the command again to resume.") from None
+        sys.stderr.write("\n")
+        self.stdout.write(self.style.SUCCESS(f"{added:,} new {timeframe} candles of {market} on {exchange}."))
