@@ -585,7 +585,7 @@ def _price_series(session: Session, run: Run | None) -> list[dict[str, Any]]:
         leg_trades = [t for t in trades if t["market"] == leg] or (
             trades if len(session.market_legs) == 1 else []
         )
-        prices = _candle_closes(session.exchange, leg, start, end)
+        prices = _candle_closes(session.exchange, leg, start, end, session.timeframe)
         if not prices:
             points = []
             for t in leg_trades:
@@ -597,10 +597,22 @@ def _price_series(session: Session, run: Run | None) -> list[dict[str, Any]]:
     return charts
 
 
-def _candle_closes(exchange: str, symbol: str, start: int | None, end: int | None) -> list[tuple[int, float]]:
-    """At most ~600 closes from the engine's exchange; only `sim` answers without a network."""
-    if exchange != "sim" or start is None or end is None or end <= start:
+def _candle_closes(exchange: str, symbol: str, start: int | None, end: int | None,
+                   timeframe: str = "1m") -> list[tuple[int, float]]:
+    """At most ~600 closes: computed by the `sim` exchange, else read from the archive (never
+    the network: a page must not wait on an exchange)."""
+    if start is None or end is None or end <= start:
         return []
+    if exchange != "sim":
+        try:
+            from bots.archive import load
+
+            candles = load(str(settings.DATA_ROOT), exchange, symbol, timeframe, start, end)
+            step = max(1, math.ceil(len(candles.time) / 600))
+            return [(int(t), float(c)) for t, c in zip(candles.time[::step], candles.close[::step], strict=False)]
+        except Exception:  # no archive for this market, or the engine refuses the names
+            log.debug("No archived candles for %s", symbol, exc_info=True)
+            return []
     span = end - start
     timeframes = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("4h", 14_400), ("1d", 86_400))
     timeframe, seconds = next((tf for tf in timeframes if span / tf[1] <= 600), timeframes[-1])

@@ -67,3 +67,25 @@ def test_the_partial_refreshes_on_the_event(operator_client, db):
 
     assert html.lstrip().startswith('<div id="scrapers"')
     assert 'hx-trigger="sessionsChanged from:body"' in html
+
+
+def test_available_markets_tell_the_archives_last_data_time(operator_client, db, settings, tmp_path):
+    import time
+
+    import numpy as np
+
+    from bots import archive
+    from bots.candles import Candles
+
+    settings.DATA_ROOT = tmp_path
+    two_hours_ago = (int(time.time()) - 2 * 3600) // 60 * 60
+    times = np.array([two_hours_ago - 60, two_hours_ago])
+    prices = np.array([100.0, 101.0])
+    archive.write(str(tmp_path), "sim", "SOLUSD", "1m", Candles(times, prices, prices, prices, prices, prices))
+
+    html = operator_client.get("/scrapers/").content.decode()
+
+    sol = html[html.index('data-market="SOLUSD"'):]
+    assert "Last data: 2h ago" in sol[:600]
+    doge = html[html.index('data-market="DOGEUSD"'):]
+    assert "No data" in doge[:600]
