@@ -105,3 +105,8 @@ def download(
         if progress:
             progress(min(total, (cursor - start) // tf), total)
     return added
+
+
+def live_feed(exchange: str, symbols: list[str], timeframe: str, start: int | None = None, **kwargs):
+    """The live feed run_live/run_scraper take: each closed candle, None ticks in between."""
+    return get_exchange(exchange, **kwargs).live(symbols, timeframe, start=start)

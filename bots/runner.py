@@ -28,7 +28,7 @@ from bots.strategies.registry import get_strategy
 # Backtests are processed in chunks so the sink hears from the runner (progress, stop) often.
 FAST_CHUNK = 131_072
 SLOW_CHUNK = 65_536
-CHUNK_SECONDS = 0.4  # a per-candle chunk ends after this long
+CHUNK_SECONDS = 0.25  # a per-candle chunk ends after this long
 REPORT_EVERY = 0.5  # seconds between progress reports (live and scraper)
 STOP_CHECK_EVERY = 0.25  # seconds between should_stop() calls of the live runners
 LIVE_METRICS_EVERY = 2.0
@@ -333,6 +333,9 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
     fast = strategy.uses_rules()
     bucket = bucket_size(n)
     chunk = FAST_CHUNK if fast else SLOW_CHUNK
+    # Indicators cost ~window passes per candle: long windows get shorter chunks so each
+    # chunk (and so each progress report and stop check) stays well under a second.
+    chunk = min(chunk, max(8192, (1 << 23) // window))
     chunk = max(bucket, (chunk // bucket) * bucket)
 
     sink.on_log(
