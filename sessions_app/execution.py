@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 
 from bots import runner as engine
 from bots.metrics import bucket_size, downsample
@@ -196,6 +196,7 @@ class SessionSink:
         self.done = 0
         self.total: int | None = None
         self.trade_count = 0
+        self.trades: list[tuple] = []  # rows as inserted, for the trades file
         self.metrics: dict[str, Any] = {}
         self.equity: list[list[float]] = []
         self._last_cache = 0.0
@@ -223,16 +224,13 @@ class SessionSink:
         if not trades or self.run is None:
             return
         rows = [
-            Trade(
-                run_id=self.run.pk, market=t.market, side=t.side,
-                entry_time=int(t.entry_time), entry_price=t.entry_price, entry_size=t.entry_size,
-                exit_time=int(t.exit_time) if t.exit_time is not None else None,
-                exit_price=t.exit_price, exit_size=t.exit_size,
-                realized_pnl=t.realized_pnl, fee=t.fee,
-            )
+            (self.run.pk, t.market, t.side, int(t.entry_time), float(t.entry_price),
+             float(t.entry_size), int(t.exit_time) if t.exit_time is not None else None,
+             _float(t.exit_price), _float(t.exit_size), float(t.realized_pnl), float(t.fee))
             for t in trades
         ]
-        Trade.objects.bulk_create(rows, batch_size=TRADE_BATCH)
+        _trades_insert(rows)
+        self.trades.extend(rows)
         self.trade_count += len(rows)
         if self.session.type == SessionType.TEST:
             for trade in trades:  # a live session's story tells each trade
@@ -284,19 +282,20 @@ class SessionSink:
             services.session_results_save(session=self.session, run=self.run, metrics=metrics)
 
     def write_trades_file(self) -> None:
-        """`trades_<id>.json`: every trade of every run, written once at the end."""
+        """`trades_<id>.json`: every trade of every run, written once at the end from what
+        was recorded (no second read of the table)."""
         directory = Path(settings.DATA_ROOT) / "trades"
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"trades_{self.session.pk}.json"
-        runs = []
-        for run in self.session.runs.order_by("id"):
-            trades = list(run.trades.order_by("entry_time", "id").values(
-                "market", "side", "entry_time", "entry_price", "entry_size", "exit_time",
-                "exit_price", "exit_size", "realized_pnl", "fee",
-            ))
-            runs.append({"config_hash": run.config_hash, "params": run.params, "trades": trades})
+        by_run: dict[int, list] = {}
+        for row in self.trades:
+            by_run.setdefault(row[0], []).append(dict(zip(TRADE_COLUMNS[1:], row[1:], strict=True)))
+        runs = [
+            {"config_hash": run.config_hash, "params": run.params, "trades": by_run.get(run.pk, [])}
+            for run in self.session.runs.order_by("id")
+        ]
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"session_id": self.session.pk, "runs": runs}, default=float))
+        tmp.write_text(json.dumps({"session_id": self.session.pk, "runs": runs}))
         os.replace(tmp, path)
         services.session_files_set(session=self.session, trades_file=str(path))
 
@@ -382,6 +381,34 @@ class Monitor(threading.Thread):
     def stop(self) -> None:
         self._done.set()
         self.join(timeout=10)
+
+
+TRADE_COLUMNS = (
+    "run_id", "market", "side", "entry_time", "entry_price", "entry_size", "exit_time",
+    "exit_price", "exit_size", "realized_pnl", "fee",
+)
+
+
+def _trades_insert(rows: list[tuple]) -> None:
+    """Insert trade rows with one parameterised executemany.
+
+    A year of 1m candles can make 30,000 trades; the ORM's bulk_create spends seconds
+    preparing each field of each row, the driver's executemany a fraction of that (mysqlclient
+    folds it into multi-row INSERTs). The values are plain floats and ints from the engine.
+    """
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Trade._meta.db_table)} ({', '.join(quote(c) for c in TRADE_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(TRADE_COLUMNS))})"
+    )
+    # One transaction: in autocommit SQLite would commit (and sync) every single row.
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(rows), TRADE_BATCH):
+            cursor.executemany(sql, rows[start : start + TRADE_BATCH])
+
+
+def _float(value) -> float | None:
+    return float(value) if value is not None else None
 
 
 def _flags(session_id: str) -> tuple[str, bool]:
