@@ -94,6 +94,8 @@ class Session(models.Model):
             models.Index(fields=["status"], name="idx_status"),
             models.Index(fields=["type"], name="idx_type"),
             models.Index(fields=["-created_at"], name="idx_created"),
+            # History: finished sessions, newest first.
+            models.Index(fields=["status", "-created_at"], name="idx_status_created"),
         ]
         permissions = [("operate_session", "Can create, start, stop, edit and delete sessions")]
 

@@ -145,6 +145,8 @@ def _checkpoint_progress(session: Session) -> dict[str, Any]:
         "percent": round(100 * done / total, 1) if total else None,
         "trade_count": session.trade_count,
         "total_pnl": float(session.total_pnl),
+        "win_rate": float(session.win_rate),
+        "currency": None,  # the row does not know it; session_currency() does, at a query's cost
     }
 
 
