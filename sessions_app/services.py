@@ -154,6 +154,18 @@ def session_start(*, session: Session) -> Session:
     return session
 
 
+def scraper_start(*, user=None, market: str, exchange: str | None = None) -> Session:
+    """Start Scraping: a MarketScraper session for `market`, created and started at once; a
+    start refused (e.g. by the limit) leaves no stray created session behind."""
+    with transaction.atomic():
+        session = session_create(
+            user=user,
+            data={"type": SessionType.SCRAPER, "strategy": "MarketScraper", "market": market,
+                  "exchange": exchange, "name": f"{market} Scraper"},
+        )
+        return session_start(session=session)
+
+
 def _type_lock_ensure(session_type: str) -> None:
     """The type's lock row (made by a migration; again here if the table was emptied).
     Created outside the start's transaction: concurrent creations inside it deadlock."""

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import DurationField, ExpressionWrapper, F
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -262,14 +261,7 @@ def scraper_start(request):
     """Start Scraping: one click creates a MarketScraper session for the market and starts it."""
     market = request.POST.get("market", "")
     try:
-        # One transaction: a start refused by the limit leaves no stray created session.
-        with transaction.atomic():
-            session = services.session_create(
-                user=request.user,
-                data={"type": SessionType.SCRAPER, "strategy": "MarketScraper", "market": market,
-                      "name": f"{market} Scraper"},
-            )
-            session = services.session_start(session=session)
+        session = services.scraper_start(user=request.user, market=market)
     except ServiceError as error:
         return _refused(request, error)
     return _done(request, f"Scraping {market}: {session.name} started.")
