@@ -32,6 +32,16 @@ def wait_done(session_id: str, timeout: float = 600):
     raise SystemExit(f"session {session_id} did not finish within {timeout} s")
 
 
+def timed_session(client, body: dict):
+    """Create and start a session through the API; (finished session, seconds from start)."""
+    session_id = client.post("/api/sessions", body, format="json").json()["session"]["id"]
+    began = time.perf_counter()
+    client.post(f"/api/sessions/{session_id}/start")
+    session = wait_done(session_id)
+    assert session.status == "completed", session.error
+    return session, time.perf_counter() - began
+
+
 def main() -> None:
     setup_django(fresh=True)
     from django.contrib.auth.models import User
@@ -97,12 +107,7 @@ def main() -> None:
             "range_start": YEAR_START,
             "range_end": month_end,
         }
-        session_id = client.post("/api/sessions", body, format="json").json()["session"]["id"]
-        began = time.perf_counter()
-        client.post(f"/api/sessions/{session_id}/start")
-        session = wait_done(session_id)
-        seconds = time.perf_counter() - began
-        assert session.status == "completed", session.error
+        session, seconds = timed_session(client, body)
         runs = session.runs.count()
         print(
             f"sweep of {runs} runs x 30 days of 1m ({30 * 1440:,} candles each): "
