@@ -82,12 +82,7 @@ def main() -> None:
             "range_start": YEAR_START,
             "range_end": YEAR_END,
         }
-        session_id = client.post("/api/sessions", body, format="json").json()["session"]["id"]
-        began = time.perf_counter()
-        client.post(f"/api/sessions/{session_id}/start")
-        session = wait_done(session_id)
-        seconds = time.perf_counter() - began
-        assert session.status == "completed", session.error
+        session, seconds = timed_session(client, body)
         print(
             f"one year of 1m candles ({session.progress_total:,}), SmaCross 10/20 on XBTUSD: "
             f"start -> completed in {seconds:.2f} s, {session.trade_count:,} trades written, "
