@@ -96,6 +96,8 @@ class Session(models.Model):
             models.Index(fields=["-created_at"], name="idx_created"),
             # History: finished sessions, newest first.
             models.Index(fields=["status", "-created_at"], name="idx_status_created"),
+            # The list's usual filter, type plus statuses, counted and paged from the index.
+            models.Index(fields=["type", "status", "-created_at"], name="idx_type_status_created"),
         ]
         permissions = [("operate_session", "Can create, start, stop, edit and delete sessions")]
 
