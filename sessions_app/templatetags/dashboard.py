@@ -27,7 +27,8 @@ def _number(value) -> float | None:
 
 
 def decimals_for(currency: str | None) -> int:
-    return 6 if (currency or "").upper() in FINE_CURRENCIES else 2
+    """Satoshi precision for bitcoin (a 100-contract XBTUSD trade makes ~1e-7 XBT), cents else."""
+    return 8 if (currency or "").upper() in FINE_CURRENCIES else 2
 
 
 @register.filter
@@ -38,7 +39,9 @@ def money(value, currency: str = "") -> str:
         return "--"
     places = decimals_for(currency)
     text = intcomma(f"{abs(number):.{places}f}")
-    sign = "+" if number > 0 else ("-" if number < 0 else "")
+    # The sign of what is shown: a loss that rounds to zero is "0.00", not "-0.00".
+    shown = round(number, places)
+    sign = "+" if shown > 0 else ("-" if shown < 0 else "")
     return f"{sign}{text} {currency}".strip()
 
 

@@ -24,7 +24,7 @@ def test_it_shows_header_metrics_charts_trades_and_parameters(operator_client, n
                   "Profit Factor", "Avg Trade", "Best Trade", "Worst Trade", "Fees Paid", "Exposure",
                   "Final Equity", "EQUITY CURVE", "PRICE", "TRADES", "Parameters", "Logs", "Events"):
         assert label in html, label
-    assert "+0.001500 XBT" in html
+    assert "+0.00150000 XBT" in html
     assert "66.7%" in html
     assert '<svg class="chart"' in html and "<polyline" in html
     assert html.count('class="mark entry') == 3 and html.count('class="mark exit') == 3

@@ -29,7 +29,7 @@ def test_it_lists_running_and_created_sessions_with_counts(operator_client, new_
     assert 'hx-trigger="sessionsChanged from:body"' in html
     running_row = row_html(html, running.pk)
     assert "TestBot" in running_row and "XBTUSD" in running_row
-    assert "PnL: 0.000000 XBT (0% win)" in running_row
+    assert "PnL: 0.00000000 XBT (0% win)" in running_row
     assert ">Stop<" in running_row and ">View<" in running_row
     created_row = row_html(html, created.pk)
     assert "Created just now" in created_row and "Not started" in created_row
