@@ -3,6 +3,7 @@
 - engine candles/s (TestBot, SmaCross) against backtesting.py, and archive load time;
 - a one-year 1m backtest session from start to `completed` through a real worker, and a
   100-run sweep;
+- the Running tab's poll with 10 running sessions (server time);
 - API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable).
 """
 
@@ -48,6 +49,7 @@ def main() -> None:
         "SESSION_LIMITS": "test=3,backtest=2,scraper=5",
     }
     run("bench.sessions", sqlite)
+    run("bench.dashboard_poll", sqlite)
     run("bench.api_latency", sqlite)
     if mariadb_up():
         mariadb = {**sqlite, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench"}

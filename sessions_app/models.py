@@ -98,6 +98,8 @@ class Session(models.Model):
             models.Index(fields=["status", "-created_at"], name="idx_status_created"),
             # The list's usual filter, type plus statuses, counted and paged from the index.
             models.Index(fields=["type", "status", "-created_at"], name="idx_type_status_created"),
+            # "Best first" (sort=total_pnl:desc) read from the index instead of sorting all rows.
+            models.Index(fields=["-total_pnl"], name="idx_total_pnl"),
         ]
         permissions = [("operate_session", "Can create, start, stop, edit and delete sessions")]
 

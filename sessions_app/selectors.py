@@ -41,7 +41,10 @@ def parse_sort(value: str | None, allowed: set[str], default: str) -> list[str]:
             {"sort": [f"Must be field:asc or field:desc with field one of {', '.join(sorted(allowed))} (got {value!r})."]}
         )
     prefix = "-" if direction == "desc" else ""
-    return [f"{prefix}{field}", f"{prefix}pk"]
+    # The tie-breaker is always ascending: InnoDB's idx_created (created_at DESC) carries the
+    # primary key ascending, so "created_at DESC, id ASC" is read from the index, while
+    # "id DESC" would sort all rows.
+    return [f"{prefix}{field}", "pk"]
 
 
 def parse_paging(params: Mapping[str, Any]) -> tuple[int, int]:
@@ -113,7 +116,8 @@ def session_list(params: Mapping[str, Any]) -> Page:
     order = parse_sort(params.get("sort"), SESSION_SORTS, "created_at:desc")
     limit, offset = parse_paging(params)
     total = sessions.count()
-    items = list(sessions.order_by(*order)[offset : offset + limit]) if offset < total else []
+    page = sessions.select_related("created_by").order_by(*order)[offset : offset + limit]
+    items = list(page) if offset < total else []
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
