@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+# The real-worker fixtures (celery_worker, worker_process, broker_isolation, data_root), once
+# for the whole run: the worker is shared by the worker and browser tests.
+pytest_plugins = ["tests.worker_fixtures"]
+
 
 def pytest_configure(config):
     # whitenoise warns on every request until collectstatic has run; tests serve no static files.

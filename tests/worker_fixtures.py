@@ -55,14 +55,26 @@ def data_root(settings, tmp_path):
     return settings.DATA_ROOT
 
 
-@pytest.fixture
-def celery_worker(transactional_db, broker_isolation, data_root):
-    """An in-process worker on every queue, with threads enough for concurrent sessions."""
+@pytest.fixture(scope="session")
+def _shared_worker(broker_isolation, django_db_setup, django_db_blocker):
+    """One in-process worker on every queue for the whole test run, with threads enough for
+    concurrent sessions. Started on first use. (Restarting an in-process worker per test,
+    after a browser test or a stopped live session, left the next one not consuming.)"""
     with start_worker(
         app, pool="threads", concurrency=6, perform_ping_check=False, queues=QUEUES,
         shutdown_timeout=20,
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def celery_worker(_shared_worker, transactional_db, data_root):
+    """The shared worker; the test must end every session it starts (a check says so)."""
+    yield _shared_worker
+    from sessions_app.models import Session, Status
+
+    left = list(Session.objects.filter(status=Status.RUNNING).values_list("name", flat=True))
+    assert not left, f"the test left sessions running on the shared worker: {left}"
 
 
 def current_database_url() -> str:
@@ -76,12 +88,17 @@ def current_database_url() -> str:
 
 
 @pytest.fixture
-def worker_process(transactional_db, broker_isolation, data_root):
+def worker_process(transactional_db, broker_isolation, data_root, _shared_worker):
     """Start a separate `celery worker` process on the test database; yields a starter that
-    returns the Popen (the test may SIGKILL it)."""
+    returns the Popen (the test may SIGKILL it). Meanwhile the shared in-process worker stops
+    consuming the process's queues, so the process is the one that claims the session."""
     processes = []
+    paused: list[str] = []
 
     def start(*, queues=("test",), extra_env=None):
+        for queue in queues:
+            _shared_worker.consumer.cancel_task_queue(queue)
+            paused.append(queue)
         env = {
             **os.environ,
             **broker_isolation,
@@ -104,6 +121,8 @@ def worker_process(transactional_db, broker_isolation, data_root):
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+    for queue in paused:
+        _shared_worker.consumer.add_task_queue(queue)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):

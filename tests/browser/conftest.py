@@ -15,12 +15,7 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from tests.worker_fixtures import (  # noqa: E402, F401  (fixtures)
-    broker_isolation,
-    celery_worker,
-    data_root,
-    wait_for,
-)
+from tests.worker_fixtures import wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
