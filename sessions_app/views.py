@@ -339,10 +339,13 @@ def _history_context(request: HttpRequest) -> dict[str, Any]:
         expression = F("duration_value")
     else:
         expression = F(field)
+    # Only duration can be NULL; "IS NULL" in ORDER BY would keep MariaDB from reading the
+    # order from an index. The ascending tie-breaker matches InnoDB's indexes (see selectors).
+    nulls = {"nulls_last": True} if field == "duration" else {}
     if params["dir"] == "desc":
-        order = [expression.desc(nulls_last=True), F("pk").desc()]
+        order = [expression.desc(**nulls), F("pk").asc()]
     else:
-        order = [expression.asc(nulls_last=True), F("pk").asc()]
+        order = [expression.asc(**nulls), F("pk").asc()]
     offset = (page - 1) * HISTORY_PAGE_SIZE
     items = list(sessions.order_by(*order)[offset : offset + HISTORY_PAGE_SIZE]) if total else []
 
