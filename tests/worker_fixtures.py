@@ -95,7 +95,7 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
     processes = []
     paused: list[str] = []
 
-    def start(*, queues=("test",), extra_env=None):
+    def start(*, queues=("test",), extra_env=None, name=None):
         for queue in queues:
             _shared_worker.consumer.cancel_task_queue(queue)
             paused.append(queue)
@@ -109,7 +109,7 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
-             "-Q", ",".join(queues), "-n", f"killme-{uuid.uuid4().hex[:6]}@%h",
+             "-Q", ",".join(queues), "-n", name or f"killme-{uuid.uuid4().hex[:6]}@%h",
              "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
