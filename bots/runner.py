@@ -34,6 +34,13 @@ STOP_CHECK_EVERY = 0.25  # seconds between should_stop() calls of the live runne
 LIVE_METRICS_EVERY = 2.0
 
 
+def canonical_hash(canonical: Mapping[str, Any]) -> str:
+    """The config hash: first 12 hex of sha256 over sorted, compact JSON. The one definition,
+    used by RunConfig and by the Django side for a run before it exists as a RunConfig."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 class NoDataError(RuntimeError):
     """The feed has no candles for the requested range."""
 
@@ -81,8 +88,7 @@ class RunConfig:
 
     def config_hash(self) -> str:
         """First 12 hex of sha256 over the canonical JSON of the config (SPEC §3)."""
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return canonical_hash(self.canonical())
 
 
 class Sink(Protocol):

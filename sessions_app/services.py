@@ -5,9 +5,7 @@ The HTML views and the JSON API both call these; they hold the business rules on
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -19,6 +17,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bots.runner import canonical_hash
 from bots.strategies.base import ParamsError
 from sessions_app.errors import Conflict, InvalidInput
 from sessions_app.models import Run, Session, SessionEvent, SessionType, Status, TypeLock
@@ -538,13 +537,12 @@ def _combinations(sweep: dict[str, list]) -> list[dict[str, Any]]:
 
 
 def config_hash(session: Session, params: dict[str, Any]) -> str:
-    """First 12 hex of sha256 over the canonical JSON of everything that makes the run."""
-    config = {field: getattr(session, field) for field in HASHED_FIELDS}
+    """The engine's hash (bots.runner.canonical_hash) of everything that makes the run, so a
+    run and its RunConfig carry the same identity."""
+    canonical = {field: getattr(session, field) for field in HASHED_FIELDS}
     for field in ("initial_balance", "fee_bps", "slippage_bps"):
-        config[field] = format(Decimal(config[field]).normalize(), "f")
-    config["params"] = params
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+        canonical[field] = float(canonical[field])
+    return canonical_hash({**canonical, "params": params})
 
 
 def _runs_create(session: Session) -> None:
