@@ -296,6 +296,7 @@ def _run_candles(
     logs: list[str],
     bucket: int,
     budget: float,
+    clock: Callable[[], float] = _time.monotonic,
 ) -> tuple[tuple[float, ...] | None, int]:
     """Call on_candle for candles from c0 on; return (fill pending at the end, end).
 
@@ -304,7 +305,7 @@ def _run_candles(
     """
     account = book.account
     pending = None
-    deadline = _time.monotonic() + budget
+    deadline = clock() + budget
     end = c1
     i = c0
     while i < end:
@@ -318,13 +319,18 @@ def _run_candles(
         if bar.targets is not None and tuple(bar.targets) != account.positions():
             pending = tuple(bar.targets)
         i += 1
-        if end == c1 and i % 256 == 0 and _time.monotonic() > deadline:
+        if end == c1 and i % 256 == 0 and clock() > deadline:
             end = min(c1, -(-i // bucket) * bucket)
     return (pending if end < n else None), end
 
 
-def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
-    """Backtest `config` over the feed's candles in [range_start, range_end)."""
+def run_backtest(
+    config: RunConfig, feed: Any, sink: Sink, clock: Callable[[], float] = _time.monotonic
+) -> Result:
+    """Backtest `config` over the feed's candles in [range_start, range_end).
+
+    `clock` times the per-candle chunks (report and check stop about every second of it).
+    """
     strategy = make_strategy(config)
     tf = timeframe_seconds(config.timeframe)
     legs = load_legs(config, feed)
@@ -388,6 +394,7 @@ def run_backtest(config: RunConfig, feed: Any, sink: Sink) -> Result:
                 strategy_logs,
                 bucket,
                 CHUNK_SECONDS,
+                clock,
             )
         eq, held = equity_series(
             account,

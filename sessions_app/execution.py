@@ -26,7 +26,7 @@ from django.db import close_old_connections, connection, transaction
 
 from bots import runner as engine
 from bots.metrics import bucket_size, downsample
-from sessions_app import services
+from sessions_app import selectors, services
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
 from strategies_app.models import Market
@@ -39,8 +39,10 @@ METRIC_EVENT_SECONDS = 60  # a metric_update event at most this often
 TRADE_BATCH = 2000
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(node: str | None = None) -> str:
+    """Who runs a session: the Celery node name (or the host) and the process id. A worker
+    that restarts with the same node name fails what this name left (services.sessions_reap)."""
+    return f"{node or socket.gethostname()}:{os.getpid()}"
 
 
 def session_execute(*, session_id: str, worker: str | None = None) -> str | None:
@@ -101,7 +103,7 @@ def _run(session: Session, sink: SessionSink) -> bool:
 
     run = runs[0]
     sink.begin_run(run, 0)
-    feed = _exchange(session).live([m.symbol for m in markets], session.timeframe)
+    feed = exchange_get(session.exchange).live([m.symbol for m in markets], session.timeframe)
     if session.type == SessionType.SCRAPER:
         result = engine.run_scraper(
             _config(session, run, markets), feed, sink, archive_root=str(settings.DATA_ROOT)
@@ -111,10 +113,6 @@ def _run(session: Session, sink: SessionSink) -> bool:
     sink.end_run(result, Status.STOPPED)
     sink.write_trades_file()
     return True
-
-
-def _exchange(session: Session):
-    return exchange_get(session.exchange)
 
 
 def exchange_get(name: str):
@@ -370,7 +368,7 @@ class Monitor(threading.Thread):
                                 data=self.sink.final_event_data(),
                             )
                     else:
-                        status, stop = _flags(self.session.pk)
+                        status, stop = selectors.session_flags(self.session.pk)
                     if stop or status != Status.RUNNING:
                         self.sink.stop_event.set()
                 except Exception:  # a lost DB connection must not kill the heartbeat for good
@@ -409,11 +407,6 @@ def _trades_insert(rows: list[tuple]) -> None:
 
 def _float(value) -> float | None:
     return float(value) if value is not None else None
-
-
-def _flags(session_id: str) -> tuple[str, bool]:
-    row = Session.objects.filter(pk=session_id).values("status", "stop_requested").first()
-    return (row["status"], row["stop_requested"]) if row else (Status.FAILED, True)
 
 
 def _trade_dict(trade) -> dict[str, Any]:

@@ -137,6 +137,13 @@ def session_progress_many(sessions: list[Session]) -> dict[str, dict[str, Any]]:
     }
 
 
+def session_flags(session_id: str) -> tuple[str, bool]:
+    """(status, stop_requested): what a runner checks to know whether to go on. A deleted
+    session reads as failed with a stop requested."""
+    row = Session.objects.filter(pk=session_id).values("status", "stop_requested").first()
+    return (row["status"], row["stop_requested"]) if row else (Status.FAILED, True)
+
+
 def session_progress(session: Session) -> dict[str, Any]:
     return session_progress_many([session])[session.pk]
 

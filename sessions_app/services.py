@@ -234,10 +234,9 @@ def session_heartbeat(*, session_id: str, progress_done: int, progress_total: in
     Session.objects.filter(pk=session_id, status=Status.RUNNING).update(
         heartbeat_at=timezone.now(), progress_done=progress_done, progress_total=progress_total
     )
-    row = Session.objects.filter(pk=session_id).values("status", "stop_requested").first()
-    if row is None:  # deleted under us: stop
-        return Status.FAILED, True
-    return row["status"], row["stop_requested"]
+    from sessions_app.selectors import session_flags
+
+    return session_flags(session_id)
 
 
 def session_results_save(*, session: Session, run: Run, metrics: dict, equity: list | None = None,
@@ -279,30 +278,38 @@ def session_files_set(*, session: Session, logs_file: str | None = None, trades_
     Session.objects.filter(pk=session.pk).update(**fields)
 
 
-def sessions_reap(*, worker: str | None = None) -> list[str]:
+def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
     """Fail running sessions nobody runs: a heartbeat older than STALE_AFTER_SECONDS ("worker
-    lost"), never picked up within PICKUP_TIMEOUT_SECONDS, or left by `worker` (a worker
-    that restarts fails what its previous life was running). Works with no worker alive."""
+    lost"), never picked up within PICKUP_TIMEOUT_SECONDS, or left by a worker node that has
+    just started again (`restarted_node`: what it ran before cannot be running any more).
+    Works with no worker alive."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.STALE_AFTER_SECONDS)
     unpicked = now - timedelta(seconds=settings.PICKUP_TIMEOUT_SECONDS)
     running = Session.objects.filter(status=Status.RUNNING)
-    reasons = [
-        (running.filter(worker__isnull=False, heartbeat_at__lt=stale),
-         f"Worker lost: no heartbeat for more than {settings.STALE_AFTER_SECONDS} s."),
-        (running.filter(worker__isnull=True, started_at__lt=unpicked),
-         f"No worker picked the session up within {settings.PICKUP_TIMEOUT_SECONDS} s; "
-         "is a worker running for this queue?"),
+    stale_reason = f"Worker lost: no heartbeat for more than {settings.STALE_AFTER_SECONDS} s."
+    unpicked_reason = (
+        f"No worker picked the session up within {settings.PICKUP_TIMEOUT_SECONDS} s; "
+        "is a worker running for this queue?"
+    )
+    candidates = [
+        (session, stale_reason)
+        for session in running.filter(worker__isnull=False, heartbeat_at__lt=stale).only("pk")
+    ] + [
+        (session, unpicked_reason)
+        for session in running.filter(worker__isnull=True, started_at__lt=unpicked).only("pk")
     ]
-    if worker:
-        reasons.append((running.filter(worker=worker), f"Worker lost: {worker} restarted."))
+    if restarted_node:
+        candidates += [
+            (session, f"Worker lost: {session.worker} restarted.")
+            for session in running.filter(worker__startswith=f"{restarted_node}:").only("pk", "worker")
+        ]
     failed = []
-    for candidates, reason in reasons:
-        for session in candidates.only("pk"):
-            # session_finish changes only a still-running row: a session that finished
-            # meanwhile is left alone.
-            if session_finish(session=session, status=Status.FAILED, error=reason):
-                failed.append(session.pk)
+    for session, reason in candidates:
+        # session_finish changes only a still-running row: a session that finished
+        # meanwhile is left alone.
+        if session_finish(session=session, status=Status.FAILED, error=reason):
+            failed.append(session.pk)
     return failed
 
 

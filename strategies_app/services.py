@@ -11,27 +11,20 @@ from bots.strategies.base import ParamsError, validate_params
 from bots.strategies.registry import get_strategies
 from strategies_app.models import Market, Strategy
 
-# (symbol, base, quote, settle, contract type, tick size) per exchange.
+# (symbol, base, quote, settle, contract type, tick size). BitMEX lists the USD ones; sim has
+# them all, and Binance its USDT pairs.
+_USD_MARKETS = [
+    ("XBTUSD", "XBT", "USD", "XBT", "inverse", "0.5"),
+    ("ETHUSD", "ETH", "USD", "USD", "linear", "0.05"),
+    ("SOLUSD", "SOL", "USD", "USD", "linear", "0.01"),
+    ("XRPUSD", "XRP", "USD", "USD", "linear", "0.0001"),
+    ("DOGEUSD", "DOGE", "USD", "USD", "linear", "0.00001"),
+]
+_BTCUSDT = ("BTCUSDT", "BTC", "USDT", "USDT", "linear", "0.1")
 SEED_MARKETS: dict[str, list[tuple[str, str, str, str, str, str]]] = {
-    "sim": [
-        ("XBTUSD", "XBT", "USD", "XBT", "inverse", "0.5"),
-        ("ETHUSD", "ETH", "USD", "USD", "linear", "0.05"),
-        ("SOLUSD", "SOL", "USD", "USD", "linear", "0.01"),
-        ("XRPUSD", "XRP", "USD", "USD", "linear", "0.0001"),
-        ("DOGEUSD", "DOGE", "USD", "USD", "linear", "0.00001"),
-        ("BTCUSDT", "BTC", "USDT", "USDT", "linear", "0.1"),
-    ],
-    "bitmex": [
-        ("XBTUSD", "XBT", "USD", "XBT", "inverse", "0.5"),
-        ("ETHUSD", "ETH", "USD", "USD", "linear", "0.05"),
-        ("SOLUSD", "SOL", "USD", "USD", "linear", "0.01"),
-        ("XRPUSD", "XRP", "USD", "USD", "linear", "0.0001"),
-        ("DOGEUSD", "DOGE", "USD", "USD", "linear", "0.00001"),
-    ],
-    "binance": [
-        ("BTCUSDT", "BTC", "USDT", "USDT", "linear", "0.1"),
-        ("ETHUSDT", "ETH", "USDT", "USDT", "linear", "0.01"),
-    ],
+    "sim": [*_USD_MARKETS, _BTCUSDT],
+    "bitmex": _USD_MARKETS,
+    "binance": [_BTCUSDT, ("ETHUSDT", "ETH", "USDT", "USDT", "linear", "0.01")],
 }
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,26 @@ def celery_worker(_shared_worker, transactional_db, data_root):
     assert not left, f"the test left sessions running on the shared worker: {left}"
 
 
+@contextmanager
+def queues_paused(worker, queues):
+    """The shared worker stops consuming `queues` (messages wait in the real broker), then
+    goes back to them; what waited is claimed then, or refused by the claim."""
+    for queue in queues:
+        worker.consumer.cancel_task_queue(queue)
+    try:
+        yield
+    finally:
+        for queue in queues:
+            worker.consumer.add_task_queue(queue)
+
+
+@pytest.fixture
+def no_worker(_shared_worker):
+    """Sessions started in this test are queued for real, but no worker takes them."""
+    with queues_paused(_shared_worker, QUEUES):
+        yield
+
+
 def current_database_url() -> str:
     """The URL of the database the tests are using right now (the test database)."""
     db = connection.settings_dict
@@ -93,12 +114,10 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
     returns the Popen (the test may SIGKILL it). Meanwhile the shared in-process worker stops
     consuming the process's queues, so the process is the one that claims the session."""
     processes = []
-    paused: list[str] = []
+    paused = ExitStack()
 
     def start(*, queues=("test",), extra_env=None, name=None):
-        for queue in queues:
-            _shared_worker.consumer.cancel_task_queue(queue)
-            paused.append(queue)
+        paused.enter_context(queues_paused(_shared_worker, queues))
         env = {
             **os.environ,
             **broker_isolation,
@@ -116,13 +135,12 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
         processes.append(process)
         return process
 
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    for queue in paused:
-        _shared_worker.consumer.add_task_queue(queue)
+    with paused:
+        yield start
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):

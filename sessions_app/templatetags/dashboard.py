@@ -95,16 +95,21 @@ def count(value) -> str:
     return intcomma(int(number)) if number is not None else "0"
 
 
+def _parts(delta) -> tuple[int, int, int, int]:
+    """A timedelta (or seconds) as (days, hours, minutes, seconds), never negative."""
+    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else float(delta))
+    days, rest = divmod(max(seconds, 0), 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return days, hours, minutes, secs
+
+
 @register.filter
 def clock(delta) -> str:
     """A timedelta (or seconds) as 00:45:32, with days in front when needed."""
     if delta is None:
         return "--"
-    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else float(delta))
-    seconds = max(seconds, 0)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
+    days, hours, minutes, secs = _parts(delta)
     text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
     return f"{days}d {text}" if days else text
 
@@ -114,11 +119,7 @@ def span(delta) -> str:
     """A timedelta (or seconds) as 2h 15m, 45m, 5m 23s, 12s, 3d 4h."""
     if delta is None or delta == "":
         return "--"
-    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else float(delta))
-    seconds = max(seconds, 0)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
+    days, hours, minutes, secs = _parts(delta)
     if days:
         return f"{days}d {hours}h"
     if hours:

@@ -112,27 +112,41 @@ def test_a_backtest_stops_at_a_chunk_and_reports_everything_up_to_it():
 
 
 class TimedSink(ListSink):
-    """Notes when progress arrives and when stop was asked for."""
+    """Notes, on `clock`, when progress arrives and when stop was asked for."""
 
-    def __init__(self, stop_after: float):
-        super().__init__(stop_when=lambda s: time.monotonic() >= s.stop_at)
-        self.stop_at = time.monotonic() + stop_after
+    def __init__(self, stop_after: float, clock):
+        super().__init__(stop_when=lambda s: clock() >= s.stop_at)
+        self.clock = clock
+        self.stop_at = clock() + stop_after
         self.progress_times: list[float] = []
 
     def on_progress(self, done, total):
         super().on_progress(done, total)
-        self.progress_times.append(time.monotonic())
+        self.progress_times.append(self.clock())
+
+
+class TickingClock:
+    """A clock that moves on by `step` seconds each time it is read: the runner's own reads
+    are its time, so "every second" is counted in its work, not in this machine's load."""
+
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
 
 
 def test_a_slow_backtest_hears_stop_within_a_second():
     """A per-candle strategy (no rules) is slow; progress comes every second and so does stop."""
     cfg = config("Slow", {}, "ETHUSD", candles=400_000, strategy_packages=("slow_strategy",))
     candles = sim.fetch_candles("ETHUSD", "1m", T0, T0 + 400_000 * 60)
-    sink = TimedSink(stop_after=0.3)
-    began = time.monotonic()
-    result = run_backtest(cfg, candles, sink)
+    clock = TickingClock(step=0.001)  # one read per 256 candles: ~256k candles a second
+    sink = TimedSink(stop_after=0.3, clock=clock)
+    began = clock()
+    result = run_backtest(cfg, candles, sink, clock=clock)
     assert result.stopped and result.candles < 400_000
-    assert time.monotonic() - sink.stop_at < 1.0
+    assert clock() - sink.stop_at < 1.0
     assert np.diff([began] + sink.progress_times).max() < 1.0
     assert sink.trades == result.trades and len(result.trades) > 100
     assert sink.progress[-1][0] == result.candles
@@ -140,13 +154,15 @@ def test_a_slow_backtest_hears_stop_within_a_second():
 
 def test_a_live_session_stops_within_a_second_and_reports_its_trades():
     params = {"threshold": 0.05, "position_size": 100}
-    start = math.floor(time.time()) - 60
+    start = T0
+    clock = FakeClock(start + 60.5)  # a minute of 1s candles to catch up on, then live
     cfg = RunConfig.for_market(
         "TestBot", params, "XBTUSD", timeframe="1s", range_start=start, initial_balance=1.0
     )
-    sink = TimedSink(stop_after=1.5)
-    result = run_live(cfg, sim.live(["XBTUSD"], "1s", start=start), sink)
-    assert result.stopped and time.monotonic() - sink.stop_at < 1.0
+    sink = TimedSink(stop_after=1.5, clock=clock)
+    feed = sim.live(["XBTUSD"], "1s", start=start, clock=clock, sleep=clock.sleep)
+    result = run_live(cfg, feed, sink, clock=clock)
+    assert result.stopped and clock() - sink.stop_at < 1.0
     assert np.diff(sink.progress_times).max() < 1.0
     assert result.candles >= 60 and result.trades and sink.trades == result.trades
     assert sink.equity[-1][1] == pytest.approx(result.metrics["final_equity"])

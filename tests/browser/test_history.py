@@ -17,10 +17,9 @@ RANGE_START = 1_767_225_600  # 2026-01-01 00:00 UTC
 
 
 @pytest.fixture
-def finished(monkeypatch, operator):
-    """`finished(name, type=..., market=..., status=...)`: a session made, started and ended by
-    the services, as a worker would leave it. Nothing is queued: no worker runs in these tests."""
-    monkeypatch.setattr(services, "_enqueue", lambda session: None)
+def finished(no_worker, operator):
+    """`finished(name, type=..., market=..., status=...)`: a session made, started (queued for
+    real, but no worker takes it) and ended by the services, as a worker would leave it."""
 
     def make(name, *, type="backtest", market="XBTUSD", status="completed", pnl="0"):
         data = {"type": type, "market": market, "strategy": "TestBot", "name": name}
