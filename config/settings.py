@@ -127,7 +127,12 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # One queue per session type: a long test session never waits behind backtests.
-CELERY_TASK_ROUTES = {"sessions.reap": {"queue": "default"}}
+# Housekeeping (reaper, retention, webhooks) runs on `default`.
+CELERY_TASK_ROUTES = {
+    "sessions.reap": {"queue": "default"},
+    "sessions.retention": {"queue": "default"},
+    "sessions.notify": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-sessions": {"task": "sessions.reap", "schedule": 10.0},
 }
@@ -144,7 +149,19 @@ if DEFAULT_EXCHANGE not in EXCHANGES:
 STALE_AFTER_SECONDS = read("STALE_AFTER_SECONDS", env.int, 30)
 PICKUP_TIMEOUT_SECONDS = read("PICKUP_TIMEOUT_SECONDS", env.int, 120)
 STRATEGY_PACKAGES = read("STRATEGY_PACKAGES", env.list, [])
-RETENTION_DAYS = read("RETENTION_DAYS", env.int, 0)
+# Finished sessions older than this many days go to cold storage daily (unset: never).
+RETENTION_DAYS = read("RETENTION_DAYS", env.int, None)
+if RETENTION_DAYS is not None and RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"RETENTION_DAYS is malformed ({RETENTION_DAYS!r}): a number of days, 1 or more")
+if RETENTION_DAYS:
+    CELERY_BEAT_SCHEDULE["retention"] = {"task": "sessions.retention", "schedule": 86400.0}
+# Webhooks on session end (SPEC §13): every URL here, plus each session's own notify_url.
+WEBHOOK_URLS = read("WEBHOOK_URLS", env.list, [])
+WEBHOOK_SECRET = read("WEBHOOK_SECRET", env.str, "")
+WEBHOOK_TRIES = read("WEBHOOK_TRIES", env.int, 5)
+# Backoff between tries: this many seconds, doubled after each failure.
+WEBHOOK_RETRY_SECONDS = read("WEBHOOK_RETRY_SECONDS", env.float, 10.0)
+WEBHOOK_TIMEOUT_SECONDS = read("WEBHOOK_TIMEOUT_SECONDS", env.float, 10.0)
 # Exchange API base URLs (tests point these at a local server with recorded responses).
 EXCHANGE_URLS = {
     "bitmex": read("BITMEX_URL", env.str, ""),

@@ -86,6 +86,11 @@ class Session(models.Model):
         related_name="clones",
     )
     notes = models.TextField(null=True, blank=True)
+    # Where to POST when the session ends (besides WEBHOOK_URLS); http or https only.
+    notify_url = models.URLField(max_length=500, null=True, blank=True)
+    # sha256 of the legacy trades file this session was imported from: a second import of
+    # the same file finds it here and creates nothing.
+    import_sha256 = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         db_table = "sessions"
@@ -194,6 +199,9 @@ class SessionEvent(models.Model):
         # Beyond the seed: how a run ended, and data-check findings worth telling.
         COMPLETED = "completed"
         INFO = "info"
+        # Webhook deliveries when the session ended (SPEC §13).
+        NOTIFIED = "notified"
+        NOTIFY_FAILED = "notify_failed"
 
     session = models.ForeignKey(
         Session, on_delete=models.CASCADE, related_name="events", db_index=False

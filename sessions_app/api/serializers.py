@@ -57,6 +57,7 @@ def session_data(session: Session, progress: dict[str, Any] | None = None) -> di
         "logs_file": session.logs_file,
         "cloned_from": session.cloned_from_id,
         "notes": session.notes,
+        "notify_url": session.notify_url,
     }
 
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from sessions_app import services
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Run, Session, SessionEvent
+from sessions_app.services import lifecycle
 
 
 def past_range(days=7):
@@ -108,7 +108,7 @@ def test_it_writes_nothing_when_the_runs_cannot_be_made(make_session, monkeypatc
     def explode(session):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_runs_create", explode)
+    monkeypatch.setattr(lifecycle, "_runs_create", explode)
 
     with pytest.raises(RuntimeError):
         make_session(user=operator)

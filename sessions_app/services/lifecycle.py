@@ -14,6 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,6 +23,7 @@ from bots.runner import canonical_hash
 from bots.strategies.base import ParamsError
 from sessions_app.errors import Conflict, InvalidInput
 from sessions_app.models import Run, Session, SessionEvent, SessionType, Status, TypeLock
+from sessions_app.services.notifications import session_ended_notify
 from strategies_app.models import Market, Strategy
 from strategies_app.services import strategy_params_validate
 
@@ -29,7 +32,7 @@ CONFIG_FIELDS = (
     "type", "market", "exchange", "strategy", "strategy_params", "timeframe",
     "initial_balance", "fee_bps", "slippage_bps", "range_start", "range_end", "sweep",
 )
-TEXT_FIELDS = ("name", "notes")
+TEXT_FIELDS = ("name", "notes", "notify_url")
 # Parts of a config that make a run what it is; sha256 of their canonical JSON is its hash.
 HASHED_FIELDS = (
     "strategy", "market", "exchange", "timeframe", "range_start", "range_end",
@@ -50,6 +53,7 @@ def session_create(*, user=None, data: Mapping[str, Any]) -> Session:
         session = Session(**config, created_by=user if user and user.is_authenticated else None)
         session.name = text.get("name") or _generated_name(config)
         session.notes = text.get("notes")
+        session.notify_url = text.get("notify_url")
         session.save()
         _runs_create(session)
         event_record(session=session, event_type="created", data={"name": session.name})
@@ -102,7 +106,7 @@ def session_delete(*, session: Session) -> None:
 def session_clone(*, session: Session, user=None, data: Mapping[str, Any] | None = None) -> Session:
     """A new `created` session with the source's config; `name` and (merged) params may change."""
     data = dict(data or {})
-    _refuse_unknown_fields(data, ("name", "notes", "strategy_params"))
+    _refuse_unknown_fields(data, ("name", "notes", "notify_url", "strategy_params"))
     overrides = data.get("strategy_params")
     if overrides is not None and not isinstance(overrides, dict):
         raise InvalidInput.from_errors({"strategy_params": ["Must be an object of parameter values."]})
@@ -114,6 +118,7 @@ def session_clone(*, session: Session, user=None, data: Mapping[str, Any] | None
             **config,
             "name": data.get("name") or f"Clone of {session.name}",
             "notes": data.get("notes", session.notes),
+            "notify_url": data.get("notify_url", session.notify_url),
         },
     )
     Session.objects.filter(pk=clone.pk).update(cloned_from=session)
@@ -153,16 +158,20 @@ def session_start(*, session: Session) -> Session:
     return session
 
 
-def scraper_start(*, user=None, market: str, exchange: str | None = None) -> Session:
-    """Start Scraping: a MarketScraper session for `market`, created and started at once; a
-    start refused (e.g. by the limit) leaves no stray created session behind."""
+def session_create_and_start(*, user=None, data: Mapping[str, Any]) -> Session:
+    """Create and start in one step; a start refused (e.g. by the limit) leaves no stray
+    created session behind."""
     with transaction.atomic():
-        session = session_create(
-            user=user,
-            data={"type": SessionType.SCRAPER, "strategy": "MarketScraper", "market": market,
-                  "exchange": exchange, "name": f"{market} Scraper"},
-        )
-        return session_start(session=session)
+        return session_start(session=session_create(user=user, data=data))
+
+
+def scraper_start(*, user=None, market: str, exchange: str | None = None) -> Session:
+    """Start Scraping: a MarketScraper session for `market`, created and started at once."""
+    return session_create_and_start(
+        user=user,
+        data={"type": SessionType.SCRAPER, "strategy": "MarketScraper", "market": market,
+              "exchange": exchange, "name": f"{market} Scraper"},
+    )
 
 
 def _type_lock_ensure(session_type: str) -> None:
@@ -210,6 +219,8 @@ def session_finish(
     else:
         event_type = "completed" if status == Status.COMPLETED else "stopped"
         event_record(session=session, event_type=event_type, data=data or {})
+    # Webhooks go out once the end is committed, from a task: never on the runner's time.
+    transaction.on_commit(lambda: session_ended_notify(session_id=session.pk, status=status))
     return True
 
 
@@ -351,7 +362,7 @@ def _refuse_unknown_fields(data: Mapping[str, Any], allowed: tuple[str, ...]) ->
 
 def _clean_text(data: Mapping[str, Any]) -> dict[str, str | None]:
     cleaned, errors = {}, {}
-    for field, max_length in (("name", 255), ("notes", 10_000)):
+    for field, max_length in (("name", 255), ("notes", 10_000), ("notify_url", 500)):
         if field not in data:
             continue
         value = data[field]
@@ -359,11 +370,21 @@ def _clean_text(data: Mapping[str, Any]) -> dict[str, str | None]:
             errors[field] = ["Must be a string."]
         elif value is not None and len(value) > max_length:
             errors[field] = [f"At most {max_length} characters."]
+        elif field == "notify_url" and value and not _is_http_url(value.strip()):
+            errors[field] = [f"Must be an http:// or https:// URL (got {value!r})."]
         else:
             cleaned[field] = value.strip() if value else value
     if errors:
         raise InvalidInput.from_errors(errors)
     return cleaned
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _clean_config(data: Mapping[str, Any]) -> dict[str, Any]:
