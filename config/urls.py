@@ -5,6 +5,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("sessions_app.api.urls")),
+    # The old system's endpoints (seed §5), deprecated in favour of /api/sessions.
+    path("", include("sessions_app.api.compat_urls")),
     path("", include("sessions_app.urls")),
 ]
 

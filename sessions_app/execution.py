@@ -8,7 +8,6 @@ mistaken for a lost one and a stop is seen within a second.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -22,13 +21,14 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 
 from bots import runner as engine
 from bots.metrics import bucket_size, downsample
 from sessions_app import selectors, services
-from sessions_app.models import Run, Session, SessionType, Status, Trade
+from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.selectors import equity_key, progress_key
+from sessions_app.services.trades import trades_file_write, trades_insert
 from strategies_app.models import Market
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 3  # well inside STALE_AFTER_SECONDS (30 by default)
 CACHE_SECONDS = 1.0  # live progress to the cache at most this often
 METRIC_EVENT_SECONDS = 60  # a metric_update event at most this often
-TRADE_BATCH = 2000
 
 
 def worker_name(node: str | None = None) -> str:
@@ -227,7 +226,7 @@ class SessionSink:
              _float(t.exit_price), _float(t.exit_size), float(t.realized_pnl), float(t.fee))
             for t in trades
         ]
-        _trades_insert(rows)
+        trades_insert(rows)
         self.trades.extend(rows)
         self.trade_count += len(rows)
         if self.session.type == SessionType.TEST:
@@ -280,22 +279,9 @@ class SessionSink:
             services.session_results_save(session=self.session, run=self.run, metrics=metrics)
 
     def write_trades_file(self) -> None:
-        """`trades_<id>.json`: every trade of every run, written once at the end from what
-        was recorded (no second read of the table)."""
-        directory = Path(settings.DATA_ROOT) / "trades"
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"trades_{self.session.pk}.json"
-        by_run: dict[int, list] = {}
-        for row in self.trades:
-            by_run.setdefault(row[0], []).append(dict(zip(TRADE_COLUMNS[1:], row[1:], strict=True)))
-        runs = [
-            {"config_hash": run.config_hash, "params": run.params, "trades": by_run.get(run.pk, [])}
-            for run in self.session.runs.order_by("id")
-        ]
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"session_id": self.session.pk, "runs": runs}))
-        os.replace(tmp, path)
-        services.session_files_set(session=self.session, trades_file=str(path))
+        """`trades_<id>.json`, written once at the end from what was recorded (no second read
+        of the table)."""
+        trades_file_write(session=self.session, rows=self.trades)
 
     def final_event_data(self) -> dict[str, Any]:
         return {"trade_count": self.trade_count, "progress_done": self.done,
@@ -379,30 +365,6 @@ class Monitor(threading.Thread):
     def stop(self) -> None:
         self._done.set()
         self.join(timeout=10)
-
-
-TRADE_COLUMNS = (
-    "run_id", "market", "side", "entry_time", "entry_price", "entry_size", "exit_time",
-    "exit_price", "exit_size", "realized_pnl", "fee",
-)
-
-
-def _trades_insert(rows: list[tuple]) -> None:
-    """Insert trade rows with one parameterised executemany.
-
-    A year of 1m candles can make 30,000 trades; the ORM's bulk_create spends seconds
-    preparing each field of each row, the driver's executemany a fraction of that (mysqlclient
-    folds it into multi-row INSERTs). The values are plain floats and ints from the engine.
-    """
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Trade._meta.db_table)} ({', '.join(quote(c) for c in TRADE_COLUMNS)}) "
-        f"VALUES ({', '.join(['%s'] * len(TRADE_COLUMNS))})"
-    )
-    # One transaction: in autocommit SQLite would commit (and sync) every single row.
-    with transaction.atomic(), connection.cursor() as cursor:
-        for start in range(0, len(rows), TRADE_BATCH):
-            cursor.executemany(sql, rows[start : start + TRADE_BATCH])
 
 
 def _float(value) -> float | None:
