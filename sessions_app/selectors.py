@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,8 +10,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
-from sessions_app.errors import InvalidInput
-from sessions_app.models import Run, Session, SessionType, Status
+from sessions_app.errors import InvalidInput, NotFound
+from sessions_app.models import Run, Session, SessionType, Status, Trade
 
 SESSION_SORTS = {
     "created_at", "started_at", "stopped_at", "name", "type", "market", "strategy", "status",
@@ -110,6 +110,11 @@ def session_filter(params: Mapping[str, Any]) -> QuerySet[Session]:
     return sessions
 
 
+def session_latest(*, session_type: str) -> Session | None:
+    """The newest session of a type (the old `/session/test`, `/session/backtest`)."""
+    return Session.objects.filter(type=session_type).select_related("created_by").order_by("-created_at", "-pk").first()
+
+
 def session_list(params: Mapping[str, Any]) -> Page:
     """One page of filtered, sorted sessions with the total count."""
     sessions = session_filter(params)
@@ -188,6 +193,43 @@ def run_list(session: Session, params: Mapping[str, Any]) -> tuple[list[Run], st
     page = list(runs.order_by(*order)[start : start + limit])
     next_cursor = str(start + limit) if start + limit < total else None
     return page, next_cursor, total
+
+
+def trade_rows_iter(runs: list[Run], *, batch: int = 5000) -> Iterator[tuple[Run, tuple]]:
+    """Every trade of `runs`, run by run in entry order, as value tuples of TRADE_EXPORT_FIELDS.
+
+    Read in keyset batches on (entry_time, id) through idx_trade_run_time, so a run of a
+    million trades streams in constant memory and no page costs more than the first.
+    """
+    for run in runs:
+        trades = Trade.objects.filter(run_id=run.pk).order_by("entry_time", "id")
+        after: tuple[int, int] | None = None
+        while True:
+            page = trades
+            if after is not None:
+                page = trades.filter(Q(entry_time__gt=after[0]) | Q(entry_time=after[0], id__gt=after[1]))
+            rows = list(page.values_list(*TRADE_EXPORT_FIELDS)[:batch])
+            for row in rows:
+                yield run, row
+            if len(rows) < batch:
+                break
+            after = (rows[-1][TRADE_EXPORT_FIELDS.index("entry_time")], rows[-1][0])
+
+
+TRADE_EXPORT_FIELDS = (
+    "id", "market", "side", "entry_time", "entry_price", "entry_size", "exit_time", "exit_price",
+    "exit_size", "realized_pnl", "fee",
+)
+
+
+def session_export_runs(session: Session, config_hash: str | None) -> list[Run]:
+    """The runs a trades export covers: the one named by `config_hash`, else every run."""
+    runs = session.runs.order_by("id")
+    if config_hash:
+        runs = runs.filter(config_hash=config_hash)
+        if not runs:
+            raise NotFound(f"No run {config_hash} in this session.", {"run": ["Unknown run."]})
+    return list(runs)
 
 
 # --- results ----------------------------------------------------------------------------------

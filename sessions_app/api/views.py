@@ -22,6 +22,7 @@ from sessions_app.api.serializers import (
     strategy_data,
     trade_data,
 )
+from sessions_app.api.trades_csv import trades_csv_response
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Run, Session
 from strategies_app.models import Market, Strategy
@@ -47,7 +48,7 @@ def ok(status_code: int = status.HTTP_200_OK, **body) -> Response:
     return Response({"success": True, **body}, status=status_code)
 
 
-def _body(request) -> dict:
+def request_body(request) -> dict:
     if not isinstance(request.data, dict):
         raise InvalidInput.from_errors({"body": ["Must be a JSON object."]})
     return dict(request.data.items())
@@ -58,7 +59,7 @@ def _session(session_id: str) -> Session:
     return get_object_or_404(Session.objects.select_related("created_by"), pk=session_id)
 
 
-def _one(session: Session) -> Response:
+def session_answer(session: Session) -> Response:
     return ok(session=session_data(session, selectors.session_progress(session)))
 
 
@@ -68,7 +69,7 @@ def _one(session: Session) -> Response:
 @endpoint("GET", "POST")
 def sessions(request):
     if request.method == "POST":
-        session = services.session_create(user=request.user, data=_body(request))
+        session = services.session_create(user=request.user, data=request_body(request))
         return ok(status.HTTP_201_CREATED, session=session_data(session, selectors.session_progress(session)))
     services.sessions_reap_lazily()
     page = selectors.session_list(request.query_params)
@@ -83,26 +84,26 @@ def sessions(request):
 def session_detail(request, session_id: str):
     session = _session(session_id)
     if request.method == "PATCH":
-        session = services.session_update(session=session, data=_body(request))
+        session = services.session_update(session=session, data=request_body(request))
     elif request.method == "DELETE":
         services.session_delete(session=session)
         return ok(deleted=session_id)
-    return _one(session)
+    return session_answer(session)
 
 
 @endpoint("POST")
 def session_start(request, session_id: str):
-    return _one(services.session_start(session=_session(session_id)))
+    return session_answer(services.session_start(session=_session(session_id)))
 
 
 @endpoint("POST")
 def session_stop(request, session_id: str):
-    return _one(services.session_stop(session=_session(session_id)))
+    return session_answer(services.session_stop(session=_session(session_id)))
 
 
 @endpoint("POST")
 def session_clone(request, session_id: str):
-    clone = services.session_clone(session=_session(session_id), user=request.user, data=_body(request))
+    clone = services.session_clone(session=_session(session_id), user=request.user, data=request_body(request))
     return ok(status.HTTP_201_CREATED, session=session_data(clone, selectors.session_progress(clone)))
 
 
@@ -128,7 +129,15 @@ def _trades_page(request, run: Run | None) -> Response:
 
 @endpoint("GET")
 def session_trades(request, session_id: str):
+    """A page of the best (or `run=<hash>`) run's trades; `format=csv` streams every trade of
+    every run (or of `run`) with a config_hash column."""
     session = _session(session_id)
+    answer_format = request.query_params.get("format") or "json"
+    if answer_format not in ("json", "csv"):
+        raise InvalidInput.from_errors({"format": [f"Must be json or csv (got {answer_format!r})."]})
+    if answer_format == "csv":
+        runs = selectors.session_export_runs(session, request.query_params.get("run"))
+        return trades_csv_response(session, runs)
     return _trades_page(request, _run_or_best(session, request.query_params.get("run")))
 
 
