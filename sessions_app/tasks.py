@@ -2,8 +2,10 @@
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 
 from sessions_app import services
+from sessions_app.services import notifications
 
 
 @shared_task(name="sessions.run", bind=True, ignore_result=True, acks_late=False)
@@ -19,6 +21,28 @@ def session_run(self, session_id: str) -> str | None:
 def sessions_reap() -> list[str]:
     """Fail running sessions whose worker is gone (scheduled by beat)."""
     return services.sessions_reap()
+
+
+@shared_task(name="sessions.notify", bind=True, ignore_result=True)
+def session_notify(self, session_id: str, url: str, event: str) -> int | None:
+    """One webhook delivery. WEBHOOK_TRIES tries, WEBHOOK_RETRY_SECONDS apart and doubling;
+    read when the task runs, not at import, so a changed setting applies to the next try."""
+    attempt = self.request.retries + 1
+    try:
+        return notifications.webhook_deliver(
+            session_id=session_id, url=url, event=event, attempt=attempt, delivery_id=self.request.id
+        )
+    except notifications.WebhookDeliveryError as exc:
+        if attempt >= settings.WEBHOOK_TRIES:
+            notifications.webhook_failed(
+                session_id=session_id, url=url, event=event, attempts=attempt, error=str(exc)
+            )
+            return None
+        raise self.retry(
+            exc=exc,
+            countdown=settings.WEBHOOK_RETRY_SECONDS * 2**self.request.retries,
+            max_retries=settings.WEBHOOK_TRIES - 1,
+        ) from exc
 
 
 @worker_ready.connect
