@@ -9,6 +9,7 @@
 The HTML views, the JSON API, the commands and the tasks all call these names.
 """
 
+from sessions_app.services.legacy import legacy_trades_import
 from sessions_app.services.lifecycle import (
     CONFIG_FIELDS,
     HASHED_FIELDS,
@@ -42,6 +43,7 @@ __all__ = [
     "TIMEFRAMES",
     "config_hash",
     "event_record",
+    "legacy_trades_import",
     "scraper_start",
     "session_claim",
     "session_clone",
