@@ -1,3 +1,12 @@
 """The old system's paths (seed §5, SPEC §13), kept answering with a deprecation notice."""
 
-urlpatterns: list = []
+from django.urls import re_path
+
+from sessions_app.api import compat
+
+urlpatterns = [
+    re_path(r"^session/test/?$", compat.latest_test, name="compat-session-test"),
+    re_path(r"^session/backtest/?$", compat.latest_backtest, name="compat-session-backtest"),
+    re_path(r"^test/start/?$", compat.test_start, name="compat-test-start"),
+    re_path(r"^market/start/?$", compat.market_start, name="compat-market-start"),
+]

@@ -5,10 +5,12 @@
 - retention: cleanup to cold storage (export, verify, delete) and restore.
 - legacy: the old system's trade files imported as completed sessions.
 - notifications: webhooks when a session ends.
+- compat: the old system's start calls.
 
 The HTML views, the JSON API, the commands and the tasks all call these names.
 """
 
+from sessions_app.services.compat import legacy_market_start, legacy_test_start
 from sessions_app.services.legacy import legacy_trades_import
 from sessions_app.services.lifecycle import (
     CONFIG_FIELDS,
@@ -34,6 +36,7 @@ from sessions_app.services.lifecycle import (
     sessions_reap,
     sessions_reap_lazily,
 )
+from sessions_app.services.retention import CleanupResult, session_restore, sessions_cleanup
 
 __all__ = [
     "CONFIG_FIELDS",
@@ -43,6 +46,8 @@ __all__ = [
     "TIMEFRAMES",
     "config_hash",
     "event_record",
+    "legacy_market_start",
+    "legacy_test_start",
     "legacy_trades_import",
     "scraper_start",
     "session_claim",
@@ -59,4 +64,7 @@ __all__ = [
     "session_update",
     "sessions_reap",
     "sessions_reap_lazily",
+    "CleanupResult",
+    "session_restore",
+    "sessions_cleanup",
 ]

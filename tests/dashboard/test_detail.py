@@ -138,3 +138,25 @@ def test_logs_only_come_from_the_sessions_own_file(operator_client, new_session)
     assert response.status_code == 200
     assert "root:" not in response.content.decode()
     assert Path("/etc/passwd").exists()
+
+
+def test_it_links_the_trades_csv_download(operator_client, new_session, with_results):
+    single = new_session(status="completed", type="backtest")
+    with_results(single)
+    sweep = new_session(status="completed", type="backtest", sweep={"threshold": [0.2, 0.4]})
+    best = sweep.runs.order_by("id").last()
+
+    single_html = operator_client.get(f"/sessions/{single.pk}/").content.decode()
+    sweep_html = operator_client.get(f"/sessions/{sweep.pk}/?run={best.config_hash}").content.decode()
+
+    assert f'href="/api/sessions/{single.pk}/trades?format=csv" download>Download CSV<' in single_html
+    assert "All runs (CSV)" not in single_html
+    assert (
+        f'href="/api/sessions/{sweep.pk}/trades?format=csv&amp;run={best.config_hash}" download>Download CSV<'
+        in sweep_html
+    )
+    assert f'href="/api/sessions/{sweep.pk}/trades?format=csv" download>All runs (CSV)<' in sweep_html
+    # The link works with the browser's session login, as the page does.
+    response = operator_client.get(f"/api/sessions/{single.pk}/trades?format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert len(b"".join(response.streaming_content).decode().splitlines()) == 1 + 3
