@@ -1,5 +1,7 @@
 """Thin Celery tasks: take ids, call the execution adapter or a service."""
 
+import logging
+
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
@@ -50,3 +52,22 @@ def _fail_leftovers(sender=None, **kwargs):
     """A worker that starts again fails what its previous life left running."""
     if getattr(sender, "hostname", None):
         services.sessions_reap(restarted_node=sender.hostname)
+
+
+retention_logger = logging.getLogger("sessions_app.retention")
+
+
+@shared_task(name="sessions.retention", ignore_result=True)
+def sessions_retention() -> dict | None:
+    """Finished sessions older than RETENTION_DAYS to cold storage (scheduled daily by beat)."""
+    if settings.RETENTION_DAYS is None:
+        return None
+    result = services.sessions_cleanup(older_than_days=settings.RETENTION_DAYS)
+    retention_logger.info(
+        "Retention (%s days): %d sessions archived and deleted (%d trades); %d skipped; %d failed",
+        settings.RETENTION_DAYS, result.sessions, result.trades, len(result.skipped), len(result.failed),
+    )
+    for session_id, reason in result.failed:
+        retention_logger.error("Retention: session %s not archived, nothing deleted: %s", session_id, reason)
+    return {"sessions": result.sessions, "trades": result.trades,
+            "skipped": len(result.skipped), "failed": len(result.failed)}
