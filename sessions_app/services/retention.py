@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -143,7 +144,7 @@ def sessions_cleanup(
             continue
         try:
             _archive_verify(path=path, head=head, trades=trades, digest=digest)
-        except (OSError, ValueError, EOFError) as exc:
+        except (OSError, ValueError, EOFError, zlib.error) as exc:
             result.failed.append((row["id"], f"{path} did not read back as written: {_reason(exc)}"))
             _unlink_quietly(path)
             continue
@@ -152,8 +153,9 @@ def sessions_cleanup(
             result.skipped.append((row["id"], why_not))
             _unlink_quietly(path)
             continue
+        archived = head["session"]  # as it was written (and deleted), not as first listed
         result.archived.append(
-            ArchivedSession(row["id"], row["name"], row["status"], row["stopped_at"], trades, path)
+            ArchivedSession(row["id"], archived["name"], archived["status"], row["stopped_at"], trades, path)
         )
     return result
 
@@ -384,6 +386,8 @@ def _archive_read(path: Path) -> dict:
         raise _bad(path, "not a gzip file") from None
     except EOFError:
         raise _bad(path, "the gzip data is cut short") from None
+    except zlib.error as exc:
+        raise _bad(path, f"the gzip data is corrupt ({exc})") from None
     except OSError as exc:
         raise _bad(path, f"cannot be read ({_reason(exc)})") from None
     try:
