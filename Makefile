@@ -1,10 +1,13 @@
-.PHONY: run test bench lint setup
+.PHONY: run dev test bench lint setup
 
 setup:
 	@bin/setup
 
 run: setup
 	@bin/run
+
+dev: setup
+	@bin/dev
 
 test: setup
 	.venv/bin/ruff check .

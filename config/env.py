@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,16 +40,30 @@ def session_limits(name: str, default: str) -> dict[str, int]:
     return limits
 
 
-def secret_key(name: str, var_dir: Path, debug: bool) -> str:
-    """The key from the environment; in DEBUG a dev key kept under var/ is generated."""
+def secret_key(name: str, var_dir: Path) -> str:
+    """The key from the environment, else one generated once into `var_dir/secret_key` (0600).
+
+    Web, worker and beat may start at the same moment: the key is written to a private temp
+    file and linked into place, so the first one wins and nobody reads a half-written file.
+    """
     value = env.str(name, default="")
     if value:
         return value
-    if not debug:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
     key_file = var_dir / "secret_key"
     if not key_file.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+        fd, temp = tempfile.mkstemp(dir=var_dir, prefix=".secret_key.")  # created 0600
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(50))
+            os.link(temp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temp)
+    key = key_file.read_text().strip()
+    if not key:
+        raise ImproperlyConfigured(
+            f"{name} is unset and {key_file} is empty: delete it to generate a new key"
+        )
+    return key

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import Http404, JsonResponse
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.template import loader
+from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from sessions_app.errors import ServiceError
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(message: str, errors: dict | None = None) -> dict:
@@ -35,18 +43,32 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # it changes nothing; a POST without a token still gets the JSON 404
+@login_not_required  # anonymous callers get the JSON 404 too, not the login page
+def unknown_endpoint(request, *args, **kwargs):
+    """The last /api/ route: an unknown path is a JSON 404 even in DEBUG (no HTML debug page)."""
+    return not_found(request)
+
+
 def not_found(request, exception=None):
-    """JSON 404 for unknown /api/ paths; the HTML 404 elsewhere."""
+    """JSON 404 for unknown /api/ paths; the product's 404 page (templates/404.html) elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(f"No endpoint at {request.path}."), status=status.HTTP_404_NOT_FOUND)
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
 
 
 def server_error(request):
+    """The 500 answer, with the request id the logs carry. It needs no database and no user: the
+    page is rendered without the request's context processors (session, messages, auth)."""
+    request_id = getattr(request, "id", None)  # None only when RequestIdMiddleware itself failed
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("Internal error; it has been logged."), status=500)
-    from django.views.defaults import server_error as html_server_error
-
-    return html_server_error(request)
+        if request_id is None:
+            return JsonResponse(error_body("Internal error; it has been logged."), status=500)
+        body = error_body(f"Internal error (request id {request_id}); it has been logged.")
+        return JsonResponse({**body, "request_id": request_id}, status=500)
+    try:
+        html = loader.render_to_string("500.html", {"request_id": request_id})
+    except Exception:  # a broken template or missing static manifest must not hide the error
+        logger.exception("The 500 page could not be rendered")
+        html = "<!doctype html><title>Server error</title><h1>Server error (500)</h1>"
+    return HttpResponseServerError(html)

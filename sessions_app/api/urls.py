@@ -1,9 +1,9 @@
 """API routes: the seed's paths under /api/, with or without a trailing slash."""
 
 from django.urls import re_path
-from drf_spectacular.views import SpectacularAPIView
 
-from sessions_app.api import views
+from sessions_app.api import errors, views
+from sessions_app.api.schema_view import SchemaView
 
 ID = r"(?P<session_id>[0-9a-fA-F-]{1,36})"
 HASH = r"(?P<config_hash>[0-9a-f]{1,64})"
@@ -25,5 +25,7 @@ urlpatterns = [
     re_path(r"^strategies/?$", views.strategies, name="api-strategies"),
     re_path(r"^strategies/(?P<strategy_id>[\w.-]{1,50})/?$", views.strategy_detail, name="api-strategy"),
     re_path(r"^markets/?$", views.markets, name="api-markets"),
-    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(r"^schema/?$", SchemaView.as_view(), name="api-schema"),
+    # Last: any other /api/ path is a JSON 404, in DEBUG too (SPEC §13).
+    re_path(r"", errors.unknown_endpoint, name="api-unknown"),
 ]

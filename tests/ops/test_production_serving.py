@@ -1,0 +1,207 @@
+"""Production serving for real: gunicorn, DEBUG off, whitenoise's hashed static files (SPEC §13).
+
+The server is a subprocess on the test database, as `make run` starts it (minus the worker):
+collectstatic into a private STATIC_ROOT, plain-HTTP overrides, a free port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+
+from tests.worker_fixtures import ROOT, current_database_url
+
+PASSWORD = "a-real-password-for-gunicorn"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    def __init__(self, base_url: str, log_path):
+        self.base_url = base_url
+        self.log_path = log_path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def production_server(transactional_db, broker_isolation, data_root, tmp_path):
+    env = {
+        # Not the browser tests' Playwright switch: production has none.
+        **{key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        **broker_isolation,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "production-serving-test-" + "k7Qz" * 10,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": current_database_url(),
+        "DATA_ROOT": str(data_root),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        # What bin/run turns off for plain HTTP on 127.0.0.1, and nothing else.
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_HSTS_SECONDS": "0",
+    }
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert (tmp_path / "static" / "staticfiles.json").exists()
+
+    port = _free_port()
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "2",
+                "--no-control-socket",
+                "--access-logfile",
+                "-",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not listen on {port} within 60 s:\n{server.output()}")
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        # Shown by pytest only when the test failed.
+        print(f"--- gunicorn output ---\n{server.output()}")
+
+
+def _request(opener, url: str, *, data: dict | None = None, headers: dict | None = None):
+    """(status, headers, body text); 4xx and 5xx are answers too, not exceptions."""
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+def _stylesheet(html: str) -> str:
+    match = re.search(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert match, html[:1000]
+    return match.group(1)
+
+
+@pytest.fixture
+def user_with_token(transactional_db):
+    """A real user (the default password hasher: the server knows no test-only one) and token."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    user = User.objects.create_user("petra", "petra@example.com", PASSWORD)
+    return user, Token.objects.create(user=user)
+
+
+def test_it_serves_pages_static_files_and_the_api_with_debug_off(
+    production_server, user_with_token, make_session
+):
+    base = production_server.base_url
+    user, token = user_with_token
+    session = make_session(user=user, name="Served by gunicorn")
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    status, headers, login_page = _request(browser, f"{base}/accounts/login/")
+    assert status == 200, login_page[:2000]
+    assert headers["Content-Type"].startswith("text/html")
+    assert headers["X-Request-ID"]
+    css = _stylesheet(login_page)
+    # The manifest's hashed name: collectstatic ran and DEBUG is off.
+    assert re.fullmatch(r"/static/css/dashboard\.[0-9a-f]{12}\.css", css), css
+
+    status, headers, stylesheet = _request(browser, base + css)
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/css")
+    assert ".auth-card" in stylesheet
+
+    token_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
+    status, _, dashboard = _request(
+        browser,
+        f"{base}/accounts/login/",
+        data={"username": "petra", "password": PASSWORD, "csrfmiddlewaretoken": token_field, "next": "/"},
+    )
+    assert status == 200, dashboard[:2000]
+    assert "Running Sessions" in dashboard and "petra" in dashboard, dashboard[:2000]
+    assert _stylesheet(dashboard) == css
+
+    status, headers, body = _request(
+        urllib.request.build_opener(), f"{base}/api/sessions", headers={"Authorization": f"Token {token.key}"}
+    )
+    assert status == 200, body[:2000]
+    assert headers["Content-Type"] == "application/json"
+    answer = json.loads(body)
+    assert answer["success"] is True
+    assert str(session.id) in {row["id"] for row in answer["sessions"]}
+
+
+def test_unknown_paths_get_the_products_404_page_and_the_json_envelope(production_server):
+    base = production_server.base_url
+    anonymous = urllib.request.build_opener()
+
+    status, headers, page = _request(anonymous, f"{base}/no-such-page/")
+    assert status == 404
+    assert headers["Content-Type"].startswith("text/html")
+    assert "Page not found" in page and "/no-such-page/" in page and "Your Bots" in page
+    assert "Using the URLconf" not in page  # not Django's DEBUG page
+
+    status, headers, body = _request(anonymous, f"{base}/api/no/such/endpoint")
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {
+        "success": False,
+        "error": "No endpoint at /api/no/such/endpoint.",
+        "errors": {},
+    }
