@@ -1,23 +1,27 @@
-.PHONY: run dev test bench lint setup
+.PHONY: run dev test bench lint setup setup-dev
 
 setup:
 	@bin/setup
 
+setup-dev:
+	@bin/setup dev
+
 run: setup
 	@bin/run
 
-dev: setup
+dev: setup-dev
 	@bin/dev
 
-test: setup
+test: setup-dev
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/python manage.py check
 	.venv/bin/python manage.py makemigrations --check --dry-run
 	.venv/bin/pytest
 
-bench: setup
+bench: setup-dev
 	.venv/bin/python -m bench
 
-lint: setup
+lint: setup-dev
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

@@ -31,10 +31,20 @@ def main() -> None:
         session = services.session_create(user=user, data=data)
         with transaction.atomic():  # started, claimed as a worker would: nothing is queued
             Session.objects.filter(pk=session.pk).update(status="running", worker="bench:1", pid=1)
-        cache.set(progress_key(session.pk), {
-            "done": 1234 * (i + 1), "total": 525_600, "percent": 0.2 * (i + 1), "trade_count": 15 + i,
-            "total_pnl": 0.00245 * i, "win_rate": 60.0, "currency": "XBT", "metrics": {},
-        }, 600)
+        cache.set(
+            progress_key(session.pk),
+            {
+                "done": 1234 * (i + 1),
+                "total": 525_600,
+                "percent": 0.2 * (i + 1),
+                "trade_count": 15 + i,
+                "total_pnl": 0.00245 * i,
+                "win_rate": 60.0,
+                "currency": "XBT",
+                "metrics": {},
+            },
+            600,
+        )
         sessions.append(session)
     client = Client(HTTP_HX_REQUEST="true")
     client.force_login(user)
@@ -49,10 +59,14 @@ def main() -> None:
             response = client.get("/")
         assert response.status_code == 200
         list_samples.append(t.seconds * 1000)
-    print(f"running row poll (10 running sessions, {len(row_samples)} polls): "
-          f"p50 {percentile(row_samples, 50):.1f} ms, p95 {percentile(row_samples, 95):.1f} ms")
-    print(f"Running tab list partial ({ROUNDS} fetches): "
-          f"p50 {percentile(list_samples, 50):.1f} ms, p95 {percentile(list_samples, 95):.1f} ms")
+    print(
+        f"running row poll (10 running sessions, {len(row_samples)} polls): "
+        f"p50 {percentile(row_samples, 50):.1f} ms, p95 {percentile(row_samples, 95):.1f} ms"
+    )
+    print(
+        f"Running tab list partial ({ROUNDS} fetches): "
+        f"p50 {percentile(list_samples, 50):.1f} ms, p95 {percentile(list_samples, 95):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

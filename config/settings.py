@@ -82,9 +82,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 elif _db["ENGINE"] in ("django.db.backends.mysql",):
-    _db.setdefault("OPTIONS", {}).update(
-        {"charset": "utf8mb4", "isolation_level": "read committed"}
-    )
+    _db.setdefault("OPTIONS", {}).update({"charset": "utf8mb4", "isolation_level": "read committed"})
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -155,7 +153,9 @@ STRATEGY_PACKAGES = read("STRATEGY_PACKAGES", env.list, [])
 # Finished sessions older than this many days go to cold storage daily (unset: never).
 RETENTION_DAYS = read("RETENTION_DAYS", env.int, None)
 if RETENTION_DAYS is not None and RETENTION_DAYS < 1:
-    raise ImproperlyConfigured(f"RETENTION_DAYS is malformed ({RETENTION_DAYS!r}): a number of days, 1 or more")
+    raise ImproperlyConfigured(
+        f"RETENTION_DAYS is malformed ({RETENTION_DAYS!r}): a number of days, 1 or more"
+    )
 if RETENTION_DAYS:
     CELERY_BEAT_SCHEDULE["retention"] = {"task": "sessions.retention", "schedule": 86400.0}
 # Webhooks on session end (SPEC §13): every URL here, plus each session's own notify_url.

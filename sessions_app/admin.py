@@ -24,7 +24,16 @@ class ReadOnlyInline(admin.TabularInline):
 
 class RunInline(ReadOnlyInline):
     model = Run
-    fields = ("config_hash", "params", "status", "trade_count", "total_pnl", "win_rate", "max_drawdown", "sharpe")
+    fields = (
+        "config_hash",
+        "params",
+        "status",
+        "trade_count",
+        "total_pnl",
+        "win_rate",
+        "max_drawdown",
+        "sharpe",
+    )
     readonly_fields = fields
 
 

@@ -54,8 +54,10 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
     monitor.start()
     status, error, data = Status.COMPLETED, None, None
     try:
-        sink.log(f"Started {session.type} {session.strategy} on {session.exchange}:{session.market} "
-                 f"({session.timeframe}) on {worker or worker_name()}")
+        sink.log(
+            f"Started {session.type} {session.strategy} on {session.exchange}:{session.market} "
+            f"({session.timeframe}) on {worker or worker_name()}"
+        )
         stopped = _run(session, sink)
         if stopped or session.type != SessionType.BACKTEST:
             status = Status.STOPPED
@@ -69,7 +71,9 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
     # The final progress, then the final status: a short run may end before any heartbeat.
     services.session_heartbeat(session_id=session.pk, progress_done=sink.done, progress_total=sink.total)
     services.session_finish(
-        session=session, status=status, error=error,
+        session=session,
+        status=status,
+        error=error,
         data=data if status == Status.FAILED else sink.final_event_data(),
     )
     sink.close()
@@ -85,8 +89,11 @@ def _run(session: Session, sink: SessionSink) -> bool:
     if session.type == SessionType.BACKTEST:
         # Loaded once: every run of a sweep trades the same candles.
         candles = candles_load(
-            exchange=session.exchange, markets=markets, timeframe=session.timeframe,
-            start=session.range_start, end=session.range_end,
+            exchange=session.exchange,
+            markets=markets,
+            timeframe=session.timeframe,
+            start=session.range_start,
+            end=session.range_end,
         )
         _report_data_check(session, sink, candles)
         sink.runs_total = len(runs)
@@ -169,10 +176,19 @@ def _report_data_check(session: Session, sink: SessionSink, candles: dict) -> No
             )
         check = check_times(legs.time, session.timeframe, session.range_start, session.range_end)
         if check.missing:
-            services.event_record(session=session, event_type="info", data={"data_check": {
-                "market": symbol, "expected": check.expected, "present": check.present,
-                "missing": check.missing, "first_gaps": [list(gap) for gap in check.gaps],
-            }})
+            services.event_record(
+                session=session,
+                event_type="info",
+                data={
+                    "data_check": {
+                        "market": symbol,
+                        "expected": check.expected,
+                        "present": check.present,
+                        "missing": check.missing,
+                        "first_gaps": [list(gap) for gap in check.gaps],
+                    }
+                },
+            )
             sink.log(f"Data check {symbol}: {check.summary()}")
 
 
@@ -221,9 +237,19 @@ class SessionSink:
         if not trades or self.run is None:
             return
         rows = [
-            (self.run.pk, t.market, t.side, int(t.entry_time), float(t.entry_price),
-             float(t.entry_size), int(t.exit_time) if t.exit_time is not None else None,
-             _float(t.exit_price), _float(t.exit_size), float(t.realized_pnl), float(t.fee))
+            (
+                self.run.pk,
+                t.market,
+                t.side,
+                int(t.entry_time),
+                float(t.entry_price),
+                float(t.entry_size),
+                int(t.exit_time) if t.exit_time is not None else None,
+                _float(t.exit_price),
+                _float(t.exit_size),
+                float(t.realized_pnl),
+                float(t.fee),
+            )
             for t in trades
         ]
         trades_insert(rows)
@@ -232,8 +258,10 @@ class SessionSink:
         if self.session.type == SessionType.TEST:
             for trade in trades:  # a live session's story tells each trade
                 services.event_record(session=self.session, event_type="trade", data=_trade_dict(trade))
-                self.log(f"Trade {trade.side} {trade.market} {trade.entry_price} -> {trade.exit_price} "
-                         f"pnl {trade.realized_pnl:.8g}")
+                self.log(
+                    f"Trade {trade.side} {trade.market} {trade.entry_price} -> {trade.exit_price} "
+                    f"pnl {trade.realized_pnl:.8g}"
+                )
 
     def on_equity(self, points: list) -> None:
         with self._lock:
@@ -241,8 +269,10 @@ class SessionSink:
             if len(self.equity) > 4000:  # keep a live curve chart-sized, extremes kept
                 points = np.asarray(self.equity)
                 self.equity = [
-                    [t, v] for t, v in downsample(points[:, 0].astype(np.int64), points[:, 1],
-                                                  bucket_size(len(points)))
+                    [t, v]
+                    for t, v in downsample(
+                        points[:, 0].astype(np.int64), points[:, 1], bucket_size(len(points))
+                    )
                 ]
 
     def on_log(self, line: str) -> None:
@@ -262,8 +292,11 @@ class SessionSink:
     def end_run(self, result, status: str) -> None:
         """The run's final results (everything up to a stop included) on its row and the session."""
         services.session_results_save(
-            session=self.session, run=self.run, metrics=result.metrics,
-            equity=[[int(t), float(v)] for t, v in result.equity], status=status,
+            session=self.session,
+            run=self.run,
+            metrics=result.metrics,
+            equity=[[int(t), float(v)] for t, v in result.equity],
+            status=status,
         )
         self.metrics = result.metrics
         self.log(
@@ -284,8 +317,11 @@ class SessionSink:
         trades_file_write(session=self.session, rows=self.trades)
 
     def final_event_data(self) -> dict[str, Any]:
-        return {"trade_count": self.trade_count, "progress_done": self.done,
-                "metrics": {k: v for k, v in self.metrics.items() if not isinstance(v, (list, dict))}}
+        return {
+            "trade_count": self.trade_count,
+            "progress_done": self.done,
+            "metrics": {k: v for k, v in self.metrics.items() if not isinstance(v, (list, dict))},
+        }
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -343,14 +379,16 @@ class Monitor(threading.Thread):
                     if now - last_beat >= HEARTBEAT_SECONDS:
                         last_beat = now
                         status, stop = services.session_heartbeat(
-                            session_id=self.session.pk, progress_done=self.sink.done,
+                            session_id=self.session.pk,
+                            progress_done=self.sink.done,
                             progress_total=self.sink.total,
                         )
                         self.sink.checkpoint()
                         if now - last_event >= METRIC_EVENT_SECONDS and self.sink.metrics:
                             last_event = now
                             services.event_record(
-                                session=self.session, event_type="metric_update",
+                                session=self.session,
+                                event_type="metric_update",
                                 data=self.sink.final_event_data(),
                             )
                     else:
@@ -373,8 +411,11 @@ def _float(value) -> float | None:
 
 def _trade_dict(trade) -> dict[str, Any]:
     return {
-        "market": trade.market, "side": trade.side, "entry_time": int(trade.entry_time),
-        "entry_price": float(trade.entry_price), "exit_time": trade.exit_time,
+        "market": trade.market,
+        "side": trade.side,
+        "entry_time": int(trade.entry_time),
+        "entry_price": float(trade.entry_price),
+        "exit_time": trade.exit_time,
         "exit_price": float(trade.exit_price) if trade.exit_price is not None else None,
         "realized_pnl": float(trade.realized_pnl),
     }

@@ -47,9 +47,7 @@ def markets_for(strategy: Strategy | None, exchange: str | None = None) -> list[
     """Markets a strategy trades on the exchange: "*" is every active market there; pairs
     ("XBTUSD+ETHUSD") are offered when all their legs exist."""
     exchange = exchange or settings.DEFAULT_EXCHANGE
-    active = list(
-        Market.objects.filter(exchange=exchange, active=True).values_list("symbol", flat=True)
-    )
+    active = list(Market.objects.filter(exchange=exchange, active=True).values_list("symbol", flat=True))
     if strategy is None:
         return active
     if "*" in strategy.supported_markets:
@@ -98,8 +96,10 @@ class SessionForm:
             wanted = "TestBot" if "TestBot" in by_id else next(iter(by_id), None)
         self.strategy = by_id.get(wanted)
         self.markets = markets_for(self.strategy)
-        self.market = data.get("market") if data.get("market") in self.markets else (
-            self.markets[0] if self.markets else ""
+        self.market = (
+            data.get("market")
+            if data.get("market") in self.markets
+            else (self.markets[0] if self.markets else "")
         )
         # Param values typed for another strategy mean nothing for this one: start from defaults.
         same_strategy = self.strategy is not None and data.get("params_for") == self.strategy.id
@@ -152,12 +152,20 @@ class SessionForm:
                 input_type, step = "text", ""
             help_text = prop.get("description") or ""
             bounds = _bounds_text(prop)
-            fields.append(ParamField(
-                name=name, input_name=input_name, label=prop.get("title") or name.replace("_", " ").title(),
-                value="" if value is None else value, input_type=input_type,
-                minimum=minimum, maximum=maximum, step=step,
-                help=f"{help_text} {bounds}".strip(), required=name in required,
-            ))
+            fields.append(
+                ParamField(
+                    name=name,
+                    input_name=input_name,
+                    label=prop.get("title") or name.replace("_", " ").title(),
+                    value="" if value is None else value,
+                    input_type=input_type,
+                    minimum=minimum,
+                    maximum=maximum,
+                    step=step,
+                    help=f"{help_text} {bounds}".strip(),
+                    required=name in required,
+                )
+            )
         return fields
 
     # --- to the services -----------------------------------------------------------------------

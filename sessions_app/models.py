@@ -66,7 +66,10 @@ class Session(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="trading_sessions",
     )
 
@@ -82,7 +85,11 @@ class Session(models.Model):
     logs_file = models.CharField(max_length=500, null=True, blank=True)
 
     cloned_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, db_column="cloned_from",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_column="cloned_from",
         related_name="clones",
     )
     notes = models.TextField(null=True, blank=True)
@@ -203,9 +210,7 @@ class SessionEvent(models.Model):
         NOTIFIED = "notified"
         NOTIFY_FAILED = "notify_failed"
 
-    session = models.ForeignKey(
-        Session, on_delete=models.CASCADE, related_name="events", db_index=False
-    )
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_type = models.CharField(max_length=20, choices=EventType.choices)
     event_data = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())

@@ -14,8 +14,19 @@ from sessions_app.errors import InvalidInput, NotFound
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 
 SESSION_SORTS = {
-    "created_at", "started_at", "stopped_at", "name", "type", "market", "strategy", "status",
-    "trade_count", "total_pnl", "win_rate", "max_drawdown", "sharpe",
+    "created_at",
+    "started_at",
+    "stopped_at",
+    "name",
+    "type",
+    "market",
+    "strategy",
+    "status",
+    "trade_count",
+    "total_pnl",
+    "win_rate",
+    "max_drawdown",
+    "sharpe",
 }
 RUN_SORTS = {"total_pnl", "trade_count", "win_rate", "max_drawdown", "sharpe", "id"}
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
@@ -38,7 +49,11 @@ def parse_sort(value: str | None, allowed: set[str], default: str) -> list[str]:
     direction = direction or "asc"
     if field not in allowed or direction not in ("asc", "desc"):
         raise InvalidInput.from_errors(
-            {"sort": [f"Must be field:asc or field:desc with field one of {', '.join(sorted(allowed))} (got {value!r})."]}
+            {
+                "sort": [
+                    f"Must be field:asc or field:desc with field one of {', '.join(sorted(allowed))} (got {value!r})."
+                ]
+            }
         )
     prefix = "-" if direction == "desc" else ""
     # The tie-breaker is always ascending: InnoDB's idx_created (created_at DESC) carries the
@@ -112,7 +127,12 @@ def session_filter(params: Mapping[str, Any]) -> QuerySet[Session]:
 
 def session_latest(*, session_type: str) -> Session | None:
     """The newest session of a type (the old `/session/test`, `/session/backtest`)."""
-    return Session.objects.filter(type=session_type).select_related("created_by").order_by("-created_at", "-pk").first()
+    return (
+        Session.objects.filter(type=session_type)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 def session_list(params: Mapping[str, Any]) -> Page:
@@ -137,9 +157,7 @@ def session_progress_many(sessions: list[Session]) -> dict[str, dict[str, Any]]:
     """Live progress of running sessions from the cache, else from the last checkpoint."""
     running = [s for s in sessions if s.status == Status.RUNNING]
     cached = cache.get_many([progress_key(s.pk) for s in running]) if running else {}
-    return {
-        s.pk: cached.get(progress_key(s.pk)) or _checkpoint_progress(s) for s in sessions
-    }
+    return {s.pk: cached.get(progress_key(s.pk)) or _checkpoint_progress(s) for s in sessions}
 
 
 def session_flags(session_id: str) -> tuple[str, bool]:
@@ -217,8 +235,17 @@ def trade_rows_iter(runs: list[Run], *, batch: int = 5000) -> Iterator[tuple[Run
 
 
 TRADE_EXPORT_FIELDS = (
-    "id", "market", "side", "entry_time", "entry_price", "entry_size", "exit_time", "exit_price",
-    "exit_size", "realized_pnl", "fee",
+    "id",
+    "market",
+    "side",
+    "entry_time",
+    "entry_price",
+    "entry_size",
+    "exit_time",
+    "exit_price",
+    "exit_size",
+    "realized_pnl",
+    "fee",
 )
 
 

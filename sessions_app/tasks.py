@@ -65,9 +65,17 @@ def sessions_retention() -> dict | None:
     result = services.sessions_cleanup(older_than_days=settings.RETENTION_DAYS)
     retention_logger.info(
         "Retention (%s days): %d sessions archived and deleted (%d trades); %d skipped; %d failed",
-        settings.RETENTION_DAYS, result.sessions, result.trades, len(result.skipped), len(result.failed),
+        settings.RETENTION_DAYS,
+        result.sessions,
+        result.trades,
+        len(result.skipped),
+        len(result.failed),
     )
     for session_id, reason in result.failed:
         retention_logger.error("Retention: session %s not archived, nothing deleted: %s", session_id, reason)
-    return {"sessions": result.sessions, "trades": result.trades,
-            "skipped": len(result.skipped), "failed": len(result.failed)}
+    return {
+        "sessions": result.sessions,
+        "trades": result.trades,
+        "skipped": len(result.skipped),
+        "failed": len(result.failed),
+    }

@@ -102,8 +102,14 @@ def _back(request: HttpRequest, default: str = "/") -> str:
     return default
 
 
-def _done(request: HttpRequest, message: str, *, level: str = "success", status: int = 204,
-          extra: dict | None = None) -> HttpResponse:
+def _done(
+    request: HttpRequest,
+    message: str,
+    *,
+    level: str = "success",
+    status: int = 204,
+    extra: dict | None = None,
+) -> HttpResponse:
     """The answer to an action: HX-Trigger (list refresh + toast) for HTMX, else a redirect."""
     if request.htmx:
         response = HttpResponse(status=status)
@@ -141,16 +147,18 @@ def _rows(sessions: list[Session]) -> list[dict[str, Any]]:
         p = dict(progress.get(session.pk) or {})
         currency = p.get("currency") or _currency(session, currencies)
         win_rate = p.get("win_rate")
-        rows.append({
-            "s": session,
-            "p": p,
-            "currency": currency,
-            "trades": p.get("trade_count", session.trade_count),
-            "pnl": p.get("total_pnl", float(session.total_pnl)),
-            "win_rate": win_rate if win_rate is not None else float(session.win_rate),
-            "waiting": session.status == Status.RUNNING and not session.worker,
-            "archive_paths": _archive_paths(session) if session.type == SessionType.SCRAPER else [],
-        })
+        rows.append(
+            {
+                "s": session,
+                "p": p,
+                "currency": currency,
+                "trades": p.get("trade_count", session.trade_count),
+                "pnl": p.get("total_pnl", float(session.total_pnl)),
+                "win_rate": win_rate if win_rate is not None else float(session.win_rate),
+                "waiting": session.status == Status.RUNNING and not session.worker,
+                "archive_paths": _archive_paths(session) if session.type == SessionType.SCRAPER else [],
+            }
+        )
     return rows
 
 
@@ -231,9 +239,7 @@ def _scrapers_context(request: HttpRequest) -> dict[str, Any]:
         Session.objects.filter(status=Status.RUNNING, type=SessionType.SCRAPER).order_by("-started_at", "pk")
     )
     exchange = settings.DEFAULT_EXCHANGE
-    scraping = {
-        leg for s in active if s.exchange == exchange for leg in s.market_legs
-    }
+    scraping = {leg for s in active if s.exchange == exchange for leg in s.market_legs}
     available = []
     for market in Market.objects.filter(exchange=exchange, active=True).order_by("symbol"):
         if market.symbol in scraping:
@@ -350,17 +356,28 @@ def _history_context(request: HttpRequest) -> dict[str, Any]:
     items = list(sessions.order_by(*order)[offset : offset + HISTORY_PAGE_SIZE]) if total else []
 
     columns = []
-    for key, label in (("name", "Name"), ("type", "Type"), ("market", "Market"),
-                       ("trades", "Trades"), ("pnl", "PnL"), ("duration", "Duration")):
+    for key, label in (
+        ("name", "Name"),
+        ("type", "Type"),
+        ("market", "Market"),
+        ("trades", "Trades"),
+        ("pnl", "PnL"),
+        ("duration", "Duration"),
+    ):
         active = params["sort"] == key
         next_dir = "asc" if active and params["dir"] == "desc" else "desc"
         if not active and key in ("name", "type", "market"):
             next_dir = "asc"
-        columns.append({
-            "key": key, "label": label, "active": active, "dir": params["dir"] if active else "",
-            "query": _querystring(params, sort=key, dir=next_dir),
-            "numeric": key in ("trades", "pnl", "duration"),
-        })
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "active": active,
+                "dir": params["dir"] if active else "",
+                "query": _querystring(params, sort=key, dir=next_dir),
+                "numeric": key in ("trades", "pnl", "duration"),
+            }
+        )
     market_choices = sorted(
         set(Market.objects.filter(active=True).values_list("symbol", flat=True))
         | {m for s in Strategy.objects.all() for m in s.supported_markets if "+" in m}
@@ -375,7 +392,8 @@ def _history_context(request: HttpRequest) -> dict[str, Any]:
         "first": offset + 1 if total else 0,
         "last": offset + len(items),
         "page_links": [
-            {"number": n, "query": _querystring(params, page=n) if n else ""} for n in _page_links(page, pages)
+            {"number": n, "query": _querystring(params, page=n) if n else ""}
+            for n in _page_links(page, pages)
         ],
         "prev_query": _querystring(params, page=page - 1) if page > 1 else None,
         "next_query": _querystring(params, page=page + 1) if page < pages else None,
@@ -415,8 +433,10 @@ def _start_after_save(request, session: Session, verb: str) -> HttpResponse:
             session = services.session_start(session=session)
         except Conflict as error:
             return _done(
-                request, f"{verb} {session.name}, but it could not start: {error.message}",
-                level="warning", extra={"closeModal": True, CHANGED: True},
+                request,
+                f"{verb} {session.name}, but it could not start: {error.message}",
+                level="warning",
+                extra={"closeModal": True, CHANGED: True},
             )
         return _done(request, f"{verb} and started {session.name}.", extra={"closeModal": True})
     return _done(request, f"{verb} {session.name}.", extra={"closeModal": True})
@@ -452,7 +472,9 @@ def session_edit(request, session_id: str):
     if not can_operate(request):
         return HttpResponseForbidden("You may look but not act: the operate permission is needed.")
     if session.status != Status.CREATED:
-        return _refused(request, Conflict(f"Only a created session can be edited; this one is {session.status}."))
+        return _refused(
+            request, Conflict(f"Only a created session can be edited; this one is {session.status}.")
+        )
     if request.method == "POST":
         form = SessionForm(request.POST, session=session)
         data = form.service_data()
@@ -514,7 +536,9 @@ def session_clone(request, session_id: str):
         messages.success(request, f"Cloned as {clone.name}.")
         return redirect("session_edit", session_id=clone.pk)
     response = _form_response(request, SessionForm(session=clone))
-    return _trigger(response, **{CHANGED: True, "notify": _notify(f"Cloned as {clone.name}; it waits in Pending.")})
+    return _trigger(
+        response, **{CHANGED: True, "notify": _notify(f"Cloned as {clone.name}; it waits in Pending.")}
+    )
 
 
 # --- detail -------------------------------------------------------------------------------------
@@ -551,10 +575,15 @@ def _trades_context(session: Session, run: Run | None, page: int) -> dict[str, A
     for trade in items:
         trade.duration_seconds = (trade.exit_time - trade.entry_time) if trade.exit_time else None
     return {
-        "session": session, "run": run, "trades": items, "trades_total": total,
+        "session": session,
+        "run": run,
+        "trades": items,
+        "trades_total": total,
         "trades_currency": selectors.session_currency(session),
-        "trades_page": page, "trades_pages": pages,
-        "trades_first": offset + 1 if total else 0, "trades_last": offset + len(items),
+        "trades_page": page,
+        "trades_pages": pages,
+        "trades_first": offset + 1 if total else 0,
+        "trades_last": offset + len(items),
     }
 
 
@@ -592,8 +621,9 @@ def _price_series(session: Session, run: Run | None) -> list[dict[str, Any]]:
     return charts
 
 
-def _candle_closes(exchange: str, symbol: str, start: int | None, end: int | None,
-                   timeframe: str = "1m") -> list[tuple[int, float]]:
+def _candle_closes(
+    exchange: str, symbol: str, start: int | None, end: int | None, timeframe: str = "1m"
+) -> list[tuple[int, float]]:
     """At most ~600 closes: computed by the `sim` exchange, else read from the archive (never
     the network: a page must not wait on an exchange)."""
     if start is None or end is None or end <= start:
@@ -604,7 +634,9 @@ def _candle_closes(exchange: str, symbol: str, start: int | None, end: int | Non
 
             candles = load(str(settings.DATA_ROOT), exchange, symbol, timeframe, start, end)
             step = max(1, math.ceil(len(candles.time) / 600))
-            return [(int(t), float(c)) for t, c in zip(candles.time[::step], candles.close[::step], strict=False)]
+            return [
+                (int(t), float(c)) for t, c in zip(candles.time[::step], candles.close[::step], strict=False)
+            ]
         except Exception:  # no archive for this market, or the engine refuses the names
             log.debug("No archived candles for %s", symbol, exc_info=True)
             return []
@@ -678,4 +710,6 @@ def session_logs(request, session_id: str):
     raw = request.GET.get("offset") or ""
     offset = int(raw) if raw.isdigit() else None
     logs = selectors.session_logs(session, tail=200, offset=offset)
-    return render(request, "sessions/_logs_poll.html", {"session": session, "logs": logs, "append": offset is not None})
+    return render(
+        request, "sessions/_logs_poll.html", {"session": session, "logs": logs, "append": offset is not None}
+    )

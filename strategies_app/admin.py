@@ -44,14 +44,16 @@ class StrategyForm(forms.ModelForm):
         if "param_schema" in cleaned and "default_params" in cleaned:
             candidate = Strategy(
                 id=cleaned.get("id") or self.instance.id,
-                param_schema=cleaned["param_schema"], default_params={},
+                param_schema=cleaned["param_schema"],
+                default_params={},
             )
             try:
                 strategy_params_validate(strategy=candidate, params=cleaned["default_params"])
             except ParamsError as exc:
-                self.add_error("default_params", "; ".join(
-                    f"{field}: {' '.join(messages)}" for field, messages in exc.errors.items()
-                ))
+                self.add_error(
+                    "default_params",
+                    "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.errors.items()),
+                )
         return cleaned
 
 

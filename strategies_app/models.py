@@ -46,9 +46,7 @@ class Market(models.Model):
     base = models.CharField(max_length=20)
     quote = models.CharField(max_length=20)
     settle = models.CharField(max_length=20)
-    contract_type = models.CharField(
-        max_length=10, choices=ContractType.choices, default=ContractType.LINEAR
-    )
+    contract_type = models.CharField(max_length=10, choices=ContractType.choices, default=ContractType.LINEAR)
     tick_size = models.DecimalField(max_digits=20, decimal_places=10, default=0.01)
     active = models.BooleanField(default=True)
 
@@ -67,6 +65,10 @@ class Market(models.Model):
         from bots.markets import MarketSpec
 
         return MarketSpec(
-            symbol=self.symbol, base=self.base, quote=self.quote, settle=self.settle,
-            contract_type=self.contract_type, tick_size=float(self.tick_size),
+            symbol=self.symbol,
+            base=self.base,
+            quote=self.quote,
+            settle=self.settle,
+            contract_type=self.contract_type,
+            tick_size=float(self.tick_size),
         )

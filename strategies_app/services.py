@@ -60,10 +60,14 @@ def markets_seed(*, using: str = "default") -> int:
         for exchange, rows in SEED_MARKETS.items():
             for symbol, base, quote, settle, contract_type, tick in rows:
                 _, was_created = Market.objects.using(using).get_or_create(
-                    exchange=exchange, symbol=symbol,
+                    exchange=exchange,
+                    symbol=symbol,
                     defaults={
-                        "base": base, "quote": quote, "settle": settle,
-                        "contract_type": contract_type, "tick_size": tick,
+                        "base": base,
+                        "quote": quote,
+                        "settle": settle,
+                        "contract_type": contract_type,
+                        "tick_size": tick,
                     },
                 )
                 created += was_created
@@ -85,8 +89,14 @@ def strategy_params_validate(*, strategy: Strategy, params: Any) -> dict[str, An
 
 
 def market_create(
-    *, exchange: str, symbol: str, contract_type: str = "linear", settle: str | None = None,
-    base: str | None = None, quote: str | None = None, tick_size: str = "0.01",
+    *,
+    exchange: str,
+    symbol: str,
+    contract_type: str = "linear",
+    settle: str | None = None,
+    base: str | None = None,
+    quote: str | None = None,
+    tick_size: str = "0.01",
 ) -> Market:
     """A market for imported data; the symbol's base/quote are guessed when not given."""
     quote = quote or next(
@@ -97,10 +107,14 @@ def market_create(
     if contract_type == "inverse":
         settle = settle or base
     market, _ = Market.objects.get_or_create(
-        exchange=exchange, symbol=symbol,
+        exchange=exchange,
+        symbol=symbol,
         defaults={
-            "base": base, "quote": quote, "settle": settle or quote,
-            "contract_type": contract_type, "tick_size": tick_size,
+            "base": base,
+            "quote": quote,
+            "settle": settle or quote,
+            "contract_type": contract_type,
+            "tick_size": tick_size,
         },
     )
     return market

@@ -62,7 +62,11 @@ def _shared_worker(broker_isolation, django_db_setup, django_db_blocker):
     concurrent sessions. Started on first use. (Restarting an in-process worker per test,
     after a browser test or a stopped live session, left the next one not consuming.)"""
     with start_worker(
-        app, pool="threads", concurrency=6, perform_ping_check=False, queues=QUEUES,
+        app,
+        pool="threads",
+        concurrency=6,
+        perform_ping_check=False,
+        queues=QUEUES,
         shutdown_timeout=20,
     ) as worker:
         yield worker
@@ -127,10 +131,28 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
             **(extra_env or {}),
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
-             "-Q", ",".join(queues), "-n", name or f"killme-{uuid.uuid4().hex[:6]}@%h",
-             "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-P",
+                "solo",
+                "-Q",
+                ",".join(queues),
+                "-n",
+                name or f"killme-{uuid.uuid4().hex[:6]}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         processes.append(process)
         return process

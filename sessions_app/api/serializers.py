@@ -44,7 +44,9 @@ def session_data(session: Session, progress: dict[str, Any] | None = None) -> di
         "created_at": unix(session.created_at),
         "started_at": unix(session.started_at),
         "stopped_at": unix(session.stopped_at),
-        "created_by": session.created_by.get_username() if session.created_by_id and session.created_by else None,
+        "created_by": session.created_by.get_username()
+        if session.created_by_id and session.created_by
+        else None,
         "trade_count": session.trade_count,
         "total_pnl": number(session.total_pnl),
         "win_rate": number(session.win_rate),

@@ -21,7 +21,9 @@ urlpatterns = [
     re_path(rf"^sessions/{ID}/events/?$", views.session_events, name="api-session-events"),
     re_path(rf"^sessions/{ID}/runs/?$", views.session_runs, name="api-session-runs"),
     re_path(rf"^sessions/{ID}/runs/{HASH}/?$", views.session_run, name="api-session-run"),
-    re_path(rf"^sessions/{ID}/runs/{HASH}/trades/?$", views.session_run_trades, name="api-session-run-trades"),
+    re_path(
+        rf"^sessions/{ID}/runs/{HASH}/trades/?$", views.session_run_trades, name="api-session-run-trades"
+    ),
     re_path(r"^strategies/?$", views.strategies, name="api-strategies"),
     re_path(r"^strategies/(?P<strategy_id>[\w.-]{1,50})/?$", views.strategy_detail, name="api-strategy"),
     re_path(r"^markets/?$", views.markets, name="api-markets"),

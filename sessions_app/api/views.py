@@ -36,7 +36,8 @@ def endpoint(*methods: str):
         # Bodies and answers are the plain dicts of serializers.py: documented as objects.
         wrapped = api_view(list(methods))(permission_classes([CanOperateOrReadOnly])(view))
         wrapped = extend_schema(
-            request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+            request=OpenApiTypes.OBJECT,
+            responses=OpenApiTypes.OBJECT,
             description=(view.__doc__ or "").strip(),
         )(wrapped)
         return login_not_required(wraps(view)(wrapped))
@@ -76,7 +77,9 @@ def sessions(request):
     progress = selectors.session_progress_many(page.items)
     return ok(
         sessions=[session_data(s, progress[s.pk]) for s in page.items],
-        total=page.total, limit=page.limit, offset=page.offset,
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -103,7 +106,9 @@ def session_stop(request, session_id: str):
 
 @endpoint("POST")
 def session_clone(request, session_id: str):
-    clone = services.session_clone(session=_session(session_id), user=request.user, data=request_body(request))
+    clone = services.session_clone(
+        session=_session(session_id), user=request.user, data=request_body(request)
+    )
     return ok(status.HTTP_201_CREATED, session=session_data(clone, selectors.session_progress(clone)))
 
 
@@ -122,7 +127,10 @@ def _trades_page(request, run: Run | None) -> Response:
     total = trades.count() if run else 0
     items = [trade_data(t) for t in trades[offset : offset + limit]] if run else []
     return ok(
-        trades=items, total=total, limit=limit, offset=offset,
+        trades=items,
+        total=total,
+        limit=limit,
+        offset=offset,
         config_hash=run.config_hash if run else None,
     )
 
@@ -164,7 +172,11 @@ def session_logs(request, session_id: str):
     """`?tail=N` lines (default 200), or `?offset=BYTES` to follow from where the last call ended."""
     session = _session(session_id)
     params = request.query_params
-    errors = {f: ["Must be a whole number."] for f in ("tail", "offset") if params.get(f, "0") and not params.get(f, "0").isdigit()}
+    errors = {
+        f: ["Must be a whole number."]
+        for f in ("tail", "offset")
+        if params.get(f, "0") and not params.get(f, "0").isdigit()
+    }
     if errors:
         raise InvalidInput.from_errors(errors)
     logs = selectors.session_logs(
@@ -183,7 +195,9 @@ def session_events(request, session_id: str):
     total = events.count()
     return ok(
         events=[event_data(e) for e in events[offset : offset + limit]],
-        total=total, limit=limit, offset=offset,
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 

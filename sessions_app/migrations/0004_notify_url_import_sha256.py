@@ -4,25 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0003_db_on_delete'),
+        ("sessions_app", "0003_db_on_delete"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='session',
-            name='import_sha256',
+            model_name="session",
+            name="import_sha256",
             field=models.CharField(blank=True, max_length=64, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='session',
-            name='notify_url',
+            model_name="session",
+            name="notify_url",
             field=models.URLField(blank=True, max_length=500, null=True),
         ),
         migrations.AlterField(
-            model_name='sessionevent',
-            name='event_type',
-            field=models.CharField(choices=[('created', 'Created'), ('started', 'Started'), ('stopped', 'Stopped'), ('trade', 'Trade'), ('error', 'Error'), ('metric_update', 'Metric Update'), ('completed', 'Completed'), ('info', 'Info'), ('notified', 'Notified'), ('notify_failed', 'Notify Failed')], max_length=20),
+            model_name="sessionevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("started", "Started"),
+                    ("stopped", "Stopped"),
+                    ("trade", "Trade"),
+                    ("error", "Error"),
+                    ("metric_update", "Metric Update"),
+                    ("completed", "Completed"),
+                    ("info", "Info"),
+                    ("notified", "Notified"),
+                    ("notify_failed", "Notify Failed"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

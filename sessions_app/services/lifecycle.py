@@ -29,14 +29,31 @@ from strategies_app.services import strategy_params_validate
 
 TIMEFRAMES = ("1s", "5s", "1m", "5m", "15m", "1h", "4h", "1d")
 CONFIG_FIELDS = (
-    "type", "market", "exchange", "strategy", "strategy_params", "timeframe",
-    "initial_balance", "fee_bps", "slippage_bps", "range_start", "range_end", "sweep",
+    "type",
+    "market",
+    "exchange",
+    "strategy",
+    "strategy_params",
+    "timeframe",
+    "initial_balance",
+    "fee_bps",
+    "slippage_bps",
+    "range_start",
+    "range_end",
+    "sweep",
 )
 TEXT_FIELDS = ("name", "notes", "notify_url")
 # Parts of a config that make a run what it is; sha256 of their canonical JSON is its hash.
 HASHED_FIELDS = (
-    "strategy", "market", "exchange", "timeframe", "range_start", "range_end",
-    "initial_balance", "fee_bps", "slippage_bps",
+    "strategy",
+    "market",
+    "exchange",
+    "timeframe",
+    "range_start",
+    "range_end",
+    "initial_balance",
+    "fee_bps",
+    "slippage_bps",
 )
 MAX_SWEEP_RUNS = 1000
 
@@ -169,8 +186,13 @@ def scraper_start(*, user=None, market: str, exchange: str | None = None) -> Ses
     """Start Scraping: a MarketScraper session for `market`, created and started at once."""
     return session_create_and_start(
         user=user,
-        data={"type": SessionType.SCRAPER, "strategy": "MarketScraper", "market": market,
-              "exchange": exchange, "name": f"{market} Scraper"},
+        data={
+            "type": SessionType.SCRAPER,
+            "strategy": "MarketScraper",
+            "market": market,
+            "exchange": exchange,
+            "name": f"{market} Scraper",
+        },
     )
 
 
@@ -229,9 +251,9 @@ def session_claim(*, session_id: str, worker: str, pid: int) -> Session | None:
     (a redelivery, a duplicate) or the reaper got there first: then nothing must run."""
     now = timezone.now()
     # One conditional UPDATE: of any number of concurrent claims exactly one changes the row.
-    claimed = Session.objects.filter(
-        pk=session_id, status=Status.RUNNING, worker__isnull=True
-    ).update(worker=worker, pid=pid, heartbeat_at=now)
+    claimed = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker__isnull=True).update(
+        worker=worker, pid=pid, heartbeat_at=now
+    )
     if not claimed:
         return None
     session = Session.objects.get(pk=session_id)
@@ -250,8 +272,9 @@ def session_heartbeat(*, session_id: str, progress_done: int, progress_total: in
     return session_flags(session_id)
 
 
-def session_results_save(*, session: Session, run: Run, metrics: dict, equity: list | None = None,
-                         status: str | None = None) -> None:
+def session_results_save(
+    *, session: Session, run: Run, metrics: dict, equity: list | None = None, status: str | None = None
+) -> None:
     """A run's metrics (live checkpoint or final) and the session's results: its only run's,
     or for a sweep the most profitable run's."""
     fields = _result_fields(metrics)
@@ -261,9 +284,11 @@ def session_results_save(*, session: Session, run: Run, metrics: dict, equity: l
     if status is not None:
         run_update.update(status=status, stopped_at=timezone.now())
     Run.objects.filter(pk=run.pk).update(**run_update)
-    best = session.runs.order_by("-total_pnl", "id").values(
-        "trade_count", "total_pnl", "win_rate", "max_drawdown", "sharpe"
-    ).first()
+    best = (
+        session.runs.order_by("-total_pnl", "id")
+        .values("trade_count", "total_pnl", "win_rate", "max_drawdown", "sharpe")
+        .first()
+    )
     if best:
         Session.objects.filter(pk=session.pk).update(**best)
 
@@ -284,7 +309,9 @@ def _result_fields(metrics: dict) -> dict:
     }
 
 
-def session_files_set(*, session: Session, logs_file: str | None = None, trades_file: str | None = None) -> None:
+def session_files_set(
+    *, session: Session, logs_file: str | None = None, trades_file: str | None = None
+) -> None:
     fields = {k: v for k, v in (("logs_file", logs_file), ("trades_file", trades_file)) if v}
     Session.objects.filter(pk=session.pk).update(**fields)
 
@@ -339,7 +366,8 @@ def _enqueue(session: Session) -> None:
         session_run.apply_async(args=[session.pk], queue=session.type)
     except Exception as exc:  # broker down: say so now rather than after the pickup timeout
         session_finish(
-            session=session, status=Status.FAILED,
+            session=session,
+            status=Status.FAILED,
             error=f"Could not queue the session: the broker is unreachable ({exc}).",
         )
 
@@ -415,8 +443,7 @@ def _clean_config(data: Mapping[str, Any]) -> dict[str, Any]:
     elif "exchange" not in errors:
         symbols = market.split("+")
         found = {
-            m.symbol: m
-            for m in Market.objects.filter(exchange=exchange, symbol__in=symbols, active=True)
+            m.symbol: m for m in Market.objects.filter(exchange=exchange, symbol__in=symbols, active=True)
         }
         missing = [s for s in symbols if s not in found]
         if missing:
@@ -439,8 +466,7 @@ def _clean_config(data: Mapping[str, Any]) -> dict[str, Any]:
             ]
         elif market and "market" not in errors and not strategy.supports_market(market):
             errors["market"] = [
-                f"{strategy.id} does not trade {market} "
-                f"(it trades {', '.join(strategy.supported_markets)})."
+                f"{strategy.id} does not trade {market} (it trades {', '.join(strategy.supported_markets)})."
             ]
     config["strategy"] = strategy_id
 
@@ -508,9 +534,7 @@ def _clean_config(data: Mapping[str, Any]) -> dict[str, Any]:
     if sweep not in (None, {}):
         if session_type != SessionType.BACKTEST:
             errors["sweep"] = ["Only backtests can sweep parameters."]
-        elif not isinstance(sweep, dict) or not all(
-            isinstance(v, list) and v for v in sweep.values()
-        ):
+        elif not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
             errors["sweep"] = ["Must map parameter names to non-empty lists of values."]
         elif strategy is not None:
             known = set(strategy.param_schema.get("properties", {}))
@@ -561,7 +585,9 @@ def _unix_seconds(value: Any) -> int | None:
 
 def _combinations(sweep: dict[str, list]) -> list[dict[str, Any]]:
     names = sorted(sweep)
-    return [dict(zip(names, values, strict=False)) for values in itertools.product(*(sweep[n] for n in names))]
+    return [
+        dict(zip(names, values, strict=False)) for values in itertools.product(*(sweep[n] for n in names))
+    ]
 
 
 def config_hash(session: Session, params: dict[str, Any]) -> str:
@@ -587,11 +613,9 @@ def _runs_create(session: Session) -> None:
 
 
 def _generated_name(config: Mapping[str, Any]) -> str:
-    """"BTC Test #3": the market's coin(s), the type, and the next number for them."""
+    """ "BTC Test #3": the market's coin(s), the type, and the next number for them."""
     coins = "/".join(_coin(leg) for leg in str(config.get("market") or "").split("+"))
-    label = {"test": "Test", "backtest": "Backtest", "scraper": "Scraper"}.get(
-        config.get("type"), "Session"
-    )
+    label = {"test": "Test", "backtest": "Backtest", "scraper": "Scraper"}.get(config.get("type"), "Session")
     number = Session.objects.filter(type=config.get("type"), market=config.get("market")).count() + 1
     return f"{coins} {label} #{number}"
 

@@ -47,7 +47,9 @@ def _time_label(t: float, span: float) -> str:
 def _value_label(v: float, currency: str | None, places: int | None = None) -> str:
     if places is None:
         magnitude = abs(v)
-        places = decimals_for(currency) if currency else (2 if magnitude >= 100 else 4 if magnitude >= 1 else 6)
+        places = (
+            decimals_for(currency) if currency else (2 if magnitude >= 100 else 4 if magnitude >= 1 else 6)
+        )
     text = f"{v:,.{places}f}"
     return f"{text} {currency}" if currency else text
 
@@ -80,7 +82,9 @@ def _axes(frame: _Frame, currency: str | None, places: int | None = None) -> lis
     for k in range(5):
         v = frame.v0 + (frame.v1 - frame.v0) * k / 4
         y = frame.y(v)
-        parts.append(f'<line class="grid" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<line class="grid" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>'
+        )
         parts.append(
             f'<text class="axis" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(_value_label(v, currency, places))}</text>"
@@ -91,8 +95,8 @@ def _axes(frame: _Frame, currency: str | None, places: int | None = None) -> lis
         parts.append(
             f'<text class="axis" x="{frame.x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
             f"{escape(_time_label(t, span))} UTC</text>"
-            if k == 4 else
-            f'<text class="axis" x="{frame.x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
+            if k == 4
+            else f'<text class="axis" x="{frame.x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
             f"{escape(_time_label(t, span))}</text>"
         )
     return parts
@@ -124,7 +128,9 @@ def equity_chart(points, currency: str = "", initial=None) -> SafeString:
     body = _axes(frame, currency)
     if baseline:
         y = frame.y(baseline)
-        body.append(f'<line class="baseline" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>')
+        body.append(
+            f'<line class="baseline" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>'
+        )
     coords = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in data)
     area = f"{frame.x(times[0]):.1f},{HEIGHT - PAD_BOTTOM} {coords} {frame.x(times[-1]):.1f},{HEIGHT - PAD_BOTTOM}"
     tone = "pos" if values[-1] >= (baseline if baseline else values[0]) else "neg"
@@ -142,10 +148,14 @@ def price_chart(prices, trades, market: str = "", quote: str = "") -> SafeString
     for trade in trades or []:
         entries.append(trade)
     marks_times = [float(t["entry_time"]) for t in entries] + [
-        float(t["exit_time"]) for t in entries if t.get("exit_time") is not None and t.get("exit_price") is not None
+        float(t["exit_time"])
+        for t in entries
+        if t.get("exit_time") is not None and t.get("exit_price") is not None
     ]
     marks_values = [float(t["entry_price"]) for t in entries] + [
-        float(t["exit_price"]) for t in entries if t.get("exit_time") is not None and t.get("exit_price") is not None
+        float(t["exit_price"])
+        for t in entries
+        if t.get("exit_time") is not None and t.get("exit_price") is not None
     ]
     times = [p[0] for p in data] + marks_times
     values = [p[1] for p in data] + marks_values
@@ -163,17 +173,24 @@ def price_chart(prices, trades, market: str = "", quote: str = "") -> SafeString
             f"{side.upper()} {market} entry {float(trade['entry_price']):,.6g} at "
             f"{datetime.fromtimestamp(float(trade['entry_time']), tz=UTC):%Y-%m-%d %H:%M} UTC"
         )
-        shape = (f"{x:.1f},{y - 7:.1f} {x - 6:.1f},{y + 4:.1f} {x + 6:.1f},{y + 4:.1f}" if side == "long"
-                 else f"{x:.1f},{y + 7:.1f} {x - 6:.1f},{y - 4:.1f} {x + 6:.1f},{y - 4:.1f}")
+        shape = (
+            f"{x:.1f},{y - 7:.1f} {x - 6:.1f},{y + 4:.1f} {x + 6:.1f},{y + 4:.1f}"
+            if side == "long"
+            else f"{x:.1f},{y + 7:.1f} {x - 6:.1f},{y - 4:.1f} {x + 6:.1f},{y - 4:.1f}"
+        )
         body.append(f'<polygon class="mark entry {side}" points="{shape}"><title>{tip}</title></polygon>')
         if trade.get("exit_time") is not None and trade.get("exit_price") is not None:
             ex, ey = frame.x(float(trade["exit_time"])), frame.y(float(trade["exit_price"]))
             pnl = float(trade.get("realized_pnl") or 0)
             outcome = "win" if pnl > 0 else "loss"
-            body.append(f'<line class="hold {outcome}" x1="{x:.1f}" y1="{y:.1f}" x2="{ex:.1f}" y2="{ey:.1f}"/>')
+            body.append(
+                f'<line class="hold {outcome}" x1="{x:.1f}" y1="{y:.1f}" x2="{ex:.1f}" y2="{ey:.1f}"/>'
+            )
             tip = escape(
                 f"Exit {float(trade['exit_price']):,.6g} at "
                 f"{datetime.fromtimestamp(float(trade['exit_time']), tz=UTC):%Y-%m-%d %H:%M} UTC, PnL {pnl:+.6g}"
             )
-            body.append(f'<circle class="mark exit {outcome}" cx="{ex:.1f}" cy="{ey:.1f}" r="4.5"><title>{tip}</title></circle>')
+            body.append(
+                f'<circle class="mark exit {outcome}" cx="{ex:.1f}" cy="{ey:.1f}" r="4.5"><title>{tip}</title></circle>'
+            )
     return _svg(f"Price of {market} with trade entries and exits", body)

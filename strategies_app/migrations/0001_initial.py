@@ -6,48 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Strategy',
+            name="Strategy",
             fields=[
-                ('id', models.CharField(max_length=50, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True, null=True)),
-                ('supported_types', models.JSONField(default=list)),
-                ('supported_markets', models.JSONField(default=list)),
-                ('default_params', models.JSONField(default=dict)),
-                ('param_schema', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now)),
+                ("id", models.CharField(max_length=50, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True, null=True)),
+                ("supported_types", models.JSONField(default=list)),
+                ("supported_markets", models.JSONField(default=list)),
+                ("default_params", models.JSONField(default=dict)),
+                ("param_schema", models.JSONField(default=dict)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(),
+                        default=django.utils.timezone.now,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'strategies',
-                'db_table': 'strategies',
-                'ordering': ['id'],
+                "verbose_name_plural": "strategies",
+                "db_table": "strategies",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Market',
+            name="Market",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exchange', models.CharField(max_length=50)),
-                ('symbol', models.CharField(max_length=20)),
-                ('base', models.CharField(max_length=20)),
-                ('quote', models.CharField(max_length=20)),
-                ('settle', models.CharField(max_length=20)),
-                ('contract_type', models.CharField(choices=[('linear', 'Linear'), ('inverse', 'Inverse')], default='linear', max_length=10)),
-                ('tick_size', models.DecimalField(decimal_places=10, default=0.01, max_digits=20)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("exchange", models.CharField(max_length=50)),
+                ("symbol", models.CharField(max_length=20)),
+                ("base", models.CharField(max_length=20)),
+                ("quote", models.CharField(max_length=20)),
+                ("settle", models.CharField(max_length=20)),
+                (
+                    "contract_type",
+                    models.CharField(
+                        choices=[("linear", "Linear"), ("inverse", "Inverse")],
+                        default="linear",
+                        max_length=10,
+                    ),
+                ),
+                ("tick_size", models.DecimalField(decimal_places=10, default=0.01, max_digits=20)),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'db_table': 'markets',
-                'ordering': ['exchange', 'symbol'],
-                'constraints': [models.UniqueConstraint(fields=('exchange', 'symbol'), name='uniq_market_exchange_symbol')],
+                "db_table": "markets",
+                "ordering": ["exchange", "symbol"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("exchange", "symbol"), name="uniq_market_exchange_symbol")
+                ],
             },
         ),
     ]

@@ -90,7 +90,8 @@ def worker(celery_worker):  # noqa: F811  (the fixture, not the import)
             pass
     wait_for(
         lambda: not Session.objects.filter(status=Status.RUNNING).exists(),
-        timeout=20, message="left-over sessions to stop",
+        timeout=20,
+        message="left-over sessions to stop",
     )
 
 

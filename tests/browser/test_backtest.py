@@ -51,7 +51,11 @@ def test_a_backtest_created_and_started_in_the_modal_goes_to_history_by_itself_w
 
     session = Session.objects.get(name="Browser backtest XBT")
     assert (session.type, session.market, session.strategy, session.exchange) == (
-        "backtest", "XBTUSD", "TestBot", "sim")
+        "backtest",
+        "XBTUSD",
+        "TestBot",
+        "sim",
+    )
     assert session.strategy_params["threshold"] == 0.3
     assert session.range_end - session.range_start == 120 * DAY
 
@@ -75,8 +79,9 @@ def test_a_backtest_created_and_started_in_the_modal_goes_to_history_by_itself_w
     expect(page.get_by_role("heading", name="Browser backtest XBT", level=1)).to_be_visible()
 
     def metric(label):
-        return page.locator(".metric", has=page.locator(".metric-label", has_text=re.compile(f"^{label}$"))).locator(
-            ".metric-value")
+        return page.locator(
+            ".metric", has=page.locator(".metric-label", has_text=re.compile(f"^{label}$"))
+        ).locator(".metric-value")
 
     expect(metric("Total PnL")).to_have_text(re.compile(r"^[+-]?\d[\d,]*\.\d+ XBT$"))
     expect(metric("Win Rate")).to_have_text(re.compile(r"^\d+\.\d%$"))

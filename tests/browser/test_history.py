@@ -35,13 +35,21 @@ def finished(no_worker, operator):
 
 
 def _ids(table):
-    return table.locator("tbody tr[data-session-id]").evaluate_all("rows => rows.map(r => r.dataset.sessionId)")
+    return table.locator("tbody tr[data-session-id]").evaluate_all(
+        "rows => rows.map(r => r.dataset.sessionId)"
+    )
 
 
-def test_history_pages_by_20_and_filters_searches_and_sorts_through_the_url(operator_page, finished, screenshot):
+def test_history_pages_by_20_and_filters_searches_and_sorts_through_the_url(
+    operator_page, finished, screenshot
+):
     made = [finished(f"Alpha XBT backtest {i:02d}", pnl=f"0.00{i:02d}") for i in range(15)]
-    made += [finished(f"Beta ETH live {i:02d}", type="test", market="ETHUSD", status="stopped") for i in range(8)]
-    made += [finished(f"Beta ETH needle {i}", type="test", market="ETHUSD", status="failed") for i in range(2)]
+    made += [
+        finished(f"Beta ETH live {i:02d}", type="test", market="ETHUSD", status="stopped") for i in range(8)
+    ]
+    made += [
+        finished(f"Beta ETH needle {i}", type="test", market="ETHUSD", status="failed") for i in range(2)
+    ]
     assert len(made) == 25
 
     page = operator_page
@@ -109,7 +117,12 @@ def test_clone_from_history_makes_a_created_copy_that_waits_on_the_running_tab(o
     expect(page.locator("#toasts")).to_contain_text("Cloned as Clone of Clone source")
     clone = Session.objects.get(cloned_from=source)
     assert (clone.status, clone.name, clone.market, clone.range_start, clone.range_end) == (
-        "created", "Clone of Clone source", source.market, source.range_start, source.range_end)
+        "created",
+        "Clone of Clone source",
+        source.market,
+        source.range_start,
+        source.range_end,
+    )
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
 

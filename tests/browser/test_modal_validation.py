@@ -9,7 +9,9 @@ from tests.browser.helpers import open_new_session_modal
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_threshold_out_of_bounds_is_refused_next_to_threshold_and_nothing_is_created(operator_page, screenshot):
+def test_a_threshold_out_of_bounds_is_refused_next_to_threshold_and_nothing_is_created(
+    operator_page, screenshot
+):
     page = operator_page
     dialog = open_new_session_modal(page)
     expect(dialog.get_by_role("radio", name="Live Test")).to_be_checked()

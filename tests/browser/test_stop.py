@@ -24,7 +24,12 @@ def test_a_live_test_session_is_started_and_stopped_from_its_row_and_lands_in_hi
     expect(dialog).to_be_hidden()
 
     session = Session.objects.get(name="Browser live test")
-    assert (session.type, session.exchange, session.timeframe, session.status) == ("test", "sim", "1m", "created")
+    assert (session.type, session.exchange, session.timeframe, session.status) == (
+        "test",
+        "sim",
+        "1m",
+        "created",
+    )
     pending = row(created_section(page), session.pk)
     expect(pending).to_have_attribute("data-status", "created")
     expect(pending).to_contain_text("Not started")

@@ -107,19 +107,38 @@ def with_results():
         for k in range(trades):
             entry = start + k * 3600
             pnl = Decimal("0.001") if k % 2 == 0 else Decimal("-0.0005")
-            rows.append(Trade(
-                run=run, market=session.market_legs[0], side="long" if k % 2 == 0 else "short",
-                entry_time=entry, entry_price=Decimal("50000") + k, entry_size=100,
-                exit_time=entry + 1800, exit_price=Decimal("50100") + k, exit_size=100,
-                realized_pnl=pnl, fee=Decimal("0.00001"),
-            ))
+            rows.append(
+                Trade(
+                    run=run,
+                    market=session.market_legs[0],
+                    side="long" if k % 2 == 0 else "short",
+                    entry_time=entry,
+                    entry_price=Decimal("50000") + k,
+                    entry_size=100,
+                    exit_time=entry + 1800,
+                    exit_price=Decimal("50100") + k,
+                    exit_size=100,
+                    realized_pnl=pnl,
+                    fee=Decimal("0.00001"),
+                )
+            )
         Trade.objects.bulk_create(rows)
         equity = [[start + k * 600, 1 + k * 0.0001] for k in range(50)]
         metrics = {
-            "total_pnl": 0.0015, "trade_count": trades, "win_rate": 66.7, "max_drawdown": 3.2,
-            "sharpe": 1.25, "return_pct": 0.15, "profit_factor": 2.5, "avg_trade": 0.0005,
-            "best_trade": 0.001, "worst_trade": -0.0005, "fees_paid": 0.00003,
-            "exposure_pct": 42.0, "final_equity": 1.0015, "currency": "XBT",
+            "total_pnl": 0.0015,
+            "trade_count": trades,
+            "win_rate": 66.7,
+            "max_drawdown": 3.2,
+            "sharpe": 1.25,
+            "return_pct": 0.15,
+            "profit_factor": 2.5,
+            "avg_trade": 0.0005,
+            "best_trade": 0.001,
+            "worst_trade": -0.0005,
+            "fees_paid": 0.00003,
+            "exposure_pct": 42.0,
+            "final_equity": 1.0015,
+            "currency": "XBT",
         }
         services.session_results_save(session=session, run=run, metrics=metrics, equity=equity)
         session.refresh_from_db()

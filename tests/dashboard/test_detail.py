@@ -20,9 +20,28 @@ def test_it_shows_header_metrics_charts_trades_and_parameters(operator_client, n
     assert "BTC Test #12" in html
     assert "TestBot • XBTUSD • Completed" in html
     assert ">Clone<" in html and ">Close<" in html
-    for label in ("METRICS", "Total PnL", "Win Rate", "Trades", "Max Drawdown", "Sharpe", "Return",
-                  "Profit Factor", "Avg Trade", "Best Trade", "Worst Trade", "Fees Paid", "Exposure",
-                  "Final Equity", "EQUITY CURVE", "PRICE", "TRADES", "Parameters", "Logs", "Events"):
+    for label in (
+        "METRICS",
+        "Total PnL",
+        "Win Rate",
+        "Trades",
+        "Max Drawdown",
+        "Sharpe",
+        "Return",
+        "Profit Factor",
+        "Avg Trade",
+        "Best Trade",
+        "Worst Trade",
+        "Fees Paid",
+        "Exposure",
+        "Final Equity",
+        "EQUITY CURVE",
+        "PRICE",
+        "TRADES",
+        "Parameters",
+        "Logs",
+        "Events",
+    ):
         assert label in html, label
     assert "+0.00150000 XBT" in html
     assert "66.7%" in html
@@ -92,7 +111,9 @@ def test_a_sweep_lists_its_runs_by_profit_and_opens_one(operator_client, new_ses
     session = new_session(status="completed", type="backtest", sweep={"threshold": [0.3, 0.5, 0.7]})
     runs = list(session.runs.order_by("id"))
     for k, run in enumerate(runs):
-        services.session_results_save(session=session, run=run, metrics={"total_pnl": k * 0.001, "trade_count": k})
+        services.session_results_save(
+            session=session, run=run, metrics={"total_pnl": k * 0.001, "trade_count": k}
+        )
 
     html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
     chosen = operator_client.get(f"/sessions/{session.pk}/?run={runs[0].config_hash}")

@@ -40,7 +40,8 @@ def test_filters_by_type_status_market_and_search(operator_client, new_session):
     assert names(operator_client.get("/history/?status=failed", **HTMX).content.decode()) == ["ETH failed"]
     assert names(operator_client.get("/history/?market=ETHUSD", **HTMX).content.decode()) == ["ETH failed"]
     assert sorted(names(operator_client.get("/history/?q=btc", **HTMX).content.decode())) == [
-        "BTC backtest", "BTC plain"
+        "BTC backtest",
+        "BTC plain",
     ]
 
 
@@ -72,7 +73,9 @@ def test_columns_sort_both_ways(operator_client, new_session):
 def test_unknown_filter_and_sort_values_are_ignored_not_errors(operator_client, new_session):
     new_session(status="stopped", name="Kept")
 
-    response = operator_client.get("/history/?sort=password&dir=sideways&type=evil&status=running&page=abc&period=x")
+    response = operator_client.get(
+        "/history/?sort=password&dir=sideways&type=evil&status=running&page=abc&period=x"
+    )
 
     assert response.status_code == 200
     assert "Kept" in response.content.decode()

@@ -3,7 +3,10 @@
 import pytest
 
 PAGES = [
-    "/", "/scrapers/", "/history/", "/sessions/new/",
+    "/",
+    "/scrapers/",
+    "/history/",
+    "/sessions/new/",
 ]
 SESSION_PAGES = ["", "row/", "live/", "trades/", "logs/", "edit/"]
 POSTS = ["start/", "stop/", "delete/", "clone/"]

@@ -40,7 +40,10 @@ def test_it_lists_running_and_created_sessions_with_counts(operator_client, new_
 def test_the_base_template_sends_the_csrf_token_with_every_htmx_request(operator_client, db):
     html = operator_client.get("/").content.decode()
 
-    assert re.search(r"<body hx-headers='\{&quot;x-csrftoken&quot;: &quot;\w+&quot;\}'|<body hx-headers='\{\"x-csrftoken\": \"\w+\"\}'", html)
+    assert re.search(
+        r"<body hx-headers='\{&quot;x-csrftoken&quot;: &quot;\w+&quot;\}'|<body hx-headers='\{\"x-csrftoken\": \"\w+\"\}'",
+        html,
+    )
     assert "htmx" in html and "Running Sessions" in html and "+ New Session" in html
 
 

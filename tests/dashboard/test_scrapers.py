@@ -16,11 +16,16 @@ def test_start_scraping_creates_and_starts_a_scraper(operator_client, db, django
     assert json.loads(response["HX-Trigger"])["sessionsChanged"] is True
     session = Session.objects.get()
     assert (session.type, session.strategy, session.market, session.status) == (
-        "scraper", "MarketScraper", "SOLUSD", "running"
+        "scraper",
+        "MarketScraper",
+        "SOLUSD",
+        "running",
     )
 
 
-def test_start_scraping_beyond_the_limit_leaves_nothing_behind(operator_client, new_session, settings, django_capture_on_commit_callbacks):
+def test_start_scraping_beyond_the_limit_leaves_nothing_behind(
+    operator_client, new_session, settings, django_capture_on_commit_callbacks
+):
     settings.SESSION_LIMITS = {"test": 3, "backtest": 1, "scraper": 1}
     new_session(status="running", type="scraper", market="XBTUSD")
 
@@ -81,11 +86,13 @@ def test_available_markets_tell_the_archives_last_data_time(operator_client, db,
     two_hours_ago = (int(time.time()) - 2 * 3600) // 60 * 60
     times = np.array([two_hours_ago - 60, two_hours_ago])
     prices = np.array([100.0, 101.0])
-    archive.write(str(tmp_path), "sim", "SOLUSD", "1m", Candles(times, prices, prices, prices, prices, prices))
+    archive.write(
+        str(tmp_path), "sim", "SOLUSD", "1m", Candles(times, prices, prices, prices, prices, prices)
+    )
 
     html = operator_client.get("/scrapers/").content.decode()
 
-    sol = html[html.index('data-market="SOLUSD"'):]
+    sol = html[html.index('data-market="SOLUSD"') :]
     assert "Last data: 2h ago" in sol[:600]
-    doge = html[html.index('data-market="DOGEUSD"'):]
+    doge = html[html.index('data-market="DOGEUSD"') :]
     assert "No data" in doge[:600]

@@ -14,7 +14,9 @@ def events(response) -> dict:
     return json.loads(response["HX-Trigger"])
 
 
-def test_start_runs_a_created_session_and_refreshes_the_lists(operator_client, new_session, django_capture_on_commit_callbacks):
+def test_start_runs_a_created_session_and_refreshes_the_lists(
+    operator_client, new_session, django_capture_on_commit_callbacks
+):
     session = new_session()
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -27,7 +29,9 @@ def test_start_runs_a_created_session_and_refreshes_the_lists(operator_client, n
     assert session.status == "running"
 
 
-def test_start_beyond_the_limit_is_refused_with_the_message(operator_client, new_session, settings, django_capture_on_commit_callbacks):
+def test_start_beyond_the_limit_is_refused_with_the_message(
+    operator_client, new_session, settings, django_capture_on_commit_callbacks
+):
     settings.SESSION_LIMITS = {"test": 1, "backtest": 1, "scraper": 5}
     new_session(status="running")
     waiting = new_session()
@@ -80,11 +84,13 @@ def test_clone_opens_the_clone_in_the_edit_modal(operator_client, new_session):
     clone = Session.objects.get(cloned_from=source)
     html = response.content.decode()
     assert "Edit Session" in html
-    assert f'/sessions/{clone.pk}/edit/' in html
+    assert f"/sessions/{clone.pk}/edit/" in html
     assert "sessionsChanged" in events(response)
 
 
-def test_a_plain_post_without_htmx_redirects_back(operator_client, new_session, django_capture_on_commit_callbacks):
+def test_a_plain_post_without_htmx_redirects_back(
+    operator_client, new_session, django_capture_on_commit_callbacks
+):
     session = new_session()
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -110,7 +116,12 @@ def test_a_viewer_gets_403_on_create_edit_and_start_scraping(viewer_client, new_
     session = new_session()
 
     assert viewer_client.get("/sessions/new/", **HTMX).status_code == 403
-    assert viewer_client.post("/sessions/new/", {"type": "test", "market": "XBTUSD", "strategy": "TestBot"}, **HTMX).status_code == 403
+    assert (
+        viewer_client.post(
+            "/sessions/new/", {"type": "test", "market": "XBTUSD", "strategy": "TestBot"}, **HTMX
+        ).status_code
+        == 403
+    )
     assert viewer_client.post(f"/sessions/{session.pk}/edit/", {"name": "x"}, **HTMX).status_code == 403
     assert viewer_client.post("/scrapers/start/", {"market": "XBTUSD"}, **HTMX).status_code == 403
     assert Session.objects.count() == 1

@@ -21,8 +21,18 @@ def test_the_modal_offers_types_markets_strategies_and_params(operator_client, d
     html = response.content.decode()
     assert response.status_code == 200
     assert "Create New Session" in html
-    for label in ("Live Test", "Backtest", "Scraper", "Market", "Strategy", "Strategy Parameters",
-                  "Session Name (optional)", ">Cancel<", ">Create<", "Create &amp; Start"):
+    for label in (
+        "Live Test",
+        "Backtest",
+        "Scraper",
+        "Market",
+        "Strategy",
+        "Strategy Parameters",
+        "Session Name (optional)",
+        ">Cancel<",
+        ">Create<",
+        "Create &amp; Start",
+    ):
         assert label in html
     assert "<html" not in html
     threshold = field_block(html, "param_threshold")
@@ -66,10 +76,19 @@ def test_a_strategy_change_resets_params_to_its_defaults(operator_client, db):
 
 
 def test_a_bad_param_is_shown_next_to_its_field(operator_client, db):
-    response = operator_client.post("/sessions/new/", {
-        "type": "test", "strategy": "TestBot", "market": "XBTUSD", "params_for": "TestBot",
-        "param_threshold": "1.5", "param_position_size": "100", "action": "save",
-    }, **HTMX)
+    response = operator_client.post(
+        "/sessions/new/",
+        {
+            "type": "test",
+            "strategy": "TestBot",
+            "market": "XBTUSD",
+            "params_for": "TestBot",
+            "param_threshold": "1.5",
+            "param_position_size": "100",
+            "action": "save",
+        },
+        **HTMX,
+    )
 
     assert response.status_code == 422
     html = response.content.decode()
@@ -82,10 +101,18 @@ def test_a_bad_param_is_shown_next_to_its_field(operator_client, db):
 
 
 def test_a_bad_date_range_is_shown_next_to_the_end_date(operator_client, db):
-    response = operator_client.post("/sessions/new/", {
-        "type": "backtest", "strategy": "TestBot", "market": "XBTUSD", "params_for": "TestBot",
-        "start_date": "2024-01-22", "end_date": "2024-01-10",
-    }, **HTMX)
+    response = operator_client.post(
+        "/sessions/new/",
+        {
+            "type": "backtest",
+            "strategy": "TestBot",
+            "market": "XBTUSD",
+            "params_for": "TestBot",
+            "start_date": "2024-01-22",
+            "end_date": "2024-01-10",
+        },
+        **HTMX,
+    )
 
     assert response.status_code == 422
     end = field_block(response.content.decode(), "end_date")
@@ -93,10 +120,20 @@ def test_a_bad_date_range_is_shown_next_to_the_end_date(operator_client, db):
 
 
 def test_create_makes_a_row_and_triggers_the_refresh(operator_client, db):
-    response = operator_client.post("/sessions/new/", {
-        "type": "test", "strategy": "TestBot", "market": "ETHUSD", "params_for": "TestBot",
-        "param_threshold": "0.7", "param_position_size": "5", "name": "My ETH Test", "action": "save",
-    }, **HTMX)
+    response = operator_client.post(
+        "/sessions/new/",
+        {
+            "type": "test",
+            "strategy": "TestBot",
+            "market": "ETHUSD",
+            "params_for": "TestBot",
+            "param_threshold": "0.7",
+            "param_position_size": "5",
+            "name": "My ETH Test",
+            "action": "save",
+        },
+        **HTMX,
+    )
 
     assert response.status_code == 204
     trigger = json.loads(response["HX-Trigger"])
@@ -112,23 +149,40 @@ def test_a_backtest_date_range_becomes_utc_midnights_with_an_inclusive_end(opera
     start = date.today() - timedelta(days=10)
     end = date.today() - timedelta(days=3)
 
-    response = operator_client.post("/sessions/new/", {
-        "type": "backtest", "strategy": "TestBot", "market": "XBTUSD", "params_for": "TestBot",
-        "start_date": start.isoformat(), "end_date": end.isoformat(),
-    }, **HTMX)
+    response = operator_client.post(
+        "/sessions/new/",
+        {
+            "type": "backtest",
+            "strategy": "TestBot",
+            "market": "XBTUSD",
+            "params_for": "TestBot",
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+        },
+        **HTMX,
+    )
 
     assert response.status_code == 204
     session = Session.objects.get()
     assert session.range_start == int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     after_end = end + timedelta(days=1)
-    assert session.range_end == int(datetime(after_end.year, after_end.month, after_end.day, tzinfo=UTC).timestamp())
+    assert session.range_end == int(
+        datetime(after_end.year, after_end.month, after_end.day, tzinfo=UTC).timestamp()
+    )
 
 
 def test_create_and_start_starts_it(operator_client, db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        response = operator_client.post("/sessions/new/", {
-            "type": "test", "strategy": "TestBot", "market": "XBTUSD", "action": "start",
-        }, **HTMX)
+        response = operator_client.post(
+            "/sessions/new/",
+            {
+                "type": "test",
+                "strategy": "TestBot",
+                "market": "XBTUSD",
+                "action": "start",
+            },
+            **HTMX,
+        )
 
     assert response.status_code == 204
     assert Session.objects.get().status == "running"
@@ -138,16 +192,28 @@ def test_edit_changes_a_created_session(operator_client, new_session):
     session = new_session(name="Draft")
 
     form = operator_client.get(f"/sessions/{session.pk}/edit/", **HTMX).content.decode()
-    response = operator_client.post(f"/sessions/{session.pk}/edit/", {
-        "type": "test", "strategy": "TestBot", "market": "SOLUSD", "params_for": "TestBot",
-        "param_threshold": "0.3", "param_position_size": "7", "name": "Renamed", "action": "save",
-    }, **HTMX)
+    response = operator_client.post(
+        f"/sessions/{session.pk}/edit/",
+        {
+            "type": "test",
+            "strategy": "TestBot",
+            "market": "SOLUSD",
+            "params_for": "TestBot",
+            "param_threshold": "0.3",
+            "param_position_size": "7",
+            "name": "Renamed",
+            "action": "save",
+        },
+        **HTMX,
+    )
 
     assert "Edit Session" in form and 'value="Draft"' in form and ">Save<" in form
     assert response.status_code == 204
     session.refresh_from_db()
     assert (session.name, session.market, session.strategy_params) == (
-        "Renamed", "SOLUSD", {"threshold": 0.3, "position_size": 7}
+        "Renamed",
+        "SOLUSD",
+        {"threshold": 0.3, "position_size": 7},
     )
 
 
@@ -161,7 +227,9 @@ def test_edit_of_a_running_session_is_refused(operator_client, new_session):
 
 def test_the_form_works_as_a_page_without_htmx(operator_client, db):
     page = operator_client.get("/sessions/new/")
-    response = operator_client.post("/sessions/new/", {"type": "test", "strategy": "TestBot", "market": "XBTUSD"})
+    response = operator_client.post(
+        "/sessions/new/", {"type": "test", "strategy": "TestBot", "market": "XBTUSD"}
+    )
 
     assert page.status_code == 200 and "<html" in page.content.decode()
     assert response.status_code == 302

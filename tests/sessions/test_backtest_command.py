@@ -9,8 +9,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_runs_a_sim_backtest_and_prints_its_metrics(capsys):
-    call_command("backtest", "--strategy", "SmaCross", "--market", "ETHUSD",
-                 "--start", "2026-01-01", "--end", "2026-01-03", "--params", '{"n1": 5, "n2": 30}')
+    call_command(
+        "backtest",
+        "--strategy",
+        "SmaCross",
+        "--market",
+        "ETHUSD",
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2026-01-03",
+        "--params",
+        '{"n1": 5, "n2": 30}',
+    )
 
     out = capsys.readouterr().out
     assert "trade_count" in out and "currency: USD" in out
@@ -20,5 +31,14 @@ def test_it_runs_a_sim_backtest_and_prints_its_metrics(capsys):
 
 def test_bad_params_name_the_field():
     with pytest.raises(CommandError, match="n2"):
-        call_command("backtest", "--strategy", "SmaCross", "--start", "2026-01-01",
-                     "--end", "2026-01-02", "--params", '{"n1": 40, "n2": 30}')
+        call_command(
+            "backtest",
+            "--strategy",
+            "SmaCross",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-02",
+            "--params",
+            '{"n1": 40, "n2": 30}',
+        )

@@ -33,9 +33,15 @@ def test_the_change_page_shows_runs_and_events_inline(admin_client, session):
 def test_only_name_and_notes_change_here(admin_client, session):
     response = admin_client.post(
         f"/admin/sessions_app/session/{session.pk}/change/",
-        {"name": "Renamed", "notes": "from the admin", "status": "completed",
-         "runs-TOTAL_FORMS": "0", "runs-INITIAL_FORMS": "0",
-         "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0"},
+        {
+            "name": "Renamed",
+            "notes": "from the admin",
+            "status": "completed",
+            "runs-TOTAL_FORMS": "0",
+            "runs-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+        },
     )
 
     assert response.status_code == 302

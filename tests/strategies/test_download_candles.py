@@ -21,8 +21,18 @@ def binance(settings, tmp_path):
 
 
 def test_it_downloads_into_the_archive_and_resumes(binance, settings, capsys):
-    args = ["--exchange", "binance", "--market", "BTCUSDT", "--timeframe", "1m",
-            "--start", "2023-11-15", "--end", "2023-11-16"]
+    args = [
+        "--exchange",
+        "binance",
+        "--market",
+        "BTCUSDT",
+        "--timeframe",
+        "1m",
+        "--start",
+        "2023-11-15",
+        "--end",
+        "2023-11-16",
+    ]
     call_command("download_candles", *args)
 
     candles = archive.load(str(settings.DATA_ROOT), "binance", "BTCUSDT", "1m")
@@ -38,5 +48,14 @@ def test_it_downloads_into_the_archive_and_resumes(binance, settings, capsys):
 
 def test_an_unknown_market_is_refused(binance):
     with pytest.raises(CommandError, match="Unknown market DOGEUSDT on binance"):
-        call_command("download_candles", "--exchange", "binance", "--market", "DOGEUSDT",
-                     "--start", "2023-11-15", "--end", "2023-11-16")
+        call_command(
+            "download_candles",
+            "--exchange",
+            "binance",
+            "--market",
+            "DOGEUSDT",
+            "--start",
+            "2023-11-15",
+            "--end",
+            "2023-11-16",
+        )

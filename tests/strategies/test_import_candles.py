@@ -51,8 +51,16 @@ def test_an_inverse_market_settles_in_the_given_currency(tmp_path, data_root):
     path.write_text("time,open,high,low,close,volume\n1704067200,42000,42100,41900,42050,10\n")
 
     call_command(
-        "import_candles", str(path), "--market", "XBTUSD", "--timeframe", "1m",
-        "--contract", "inverse", "--settle", "XBT",
+        "import_candles",
+        str(path),
+        "--market",
+        "XBTUSD",
+        "--timeframe",
+        "1m",
+        "--contract",
+        "inverse",
+        "--settle",
+        "XBT",
     )
 
     market = Market.objects.get(exchange="local", symbol="XBTUSD")

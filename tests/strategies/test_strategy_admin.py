@@ -14,7 +14,9 @@ URL = "/admin/strategies_app/strategy/TestBot/change/"
 
 def _form(strategy, **changes):
     data = {
-        "id": strategy.id, "name": strategy.name, "description": strategy.description or "",
+        "id": strategy.id,
+        "name": strategy.name,
+        "description": strategy.description or "",
         "supported_types": json.dumps(strategy.supported_types),
         "supported_markets": json.dumps(strategy.supported_markets),
         "default_params": json.dumps(strategy.default_params),

@@ -22,9 +22,14 @@ def _finished(session_id):
 def test_it_runs_a_backtest_to_completed_with_trades_metrics_equity_and_events(celery_worker, operator_api):
     created = operator_api.post(
         "/api/sessions",
-        {"type": "backtest", "market": "XBTUSD", "strategy": "TestBot",
-         "strategy_params": {"threshold": 0.3}, "range_start": RANGE_START,
-         "range_end": RANGE_START + 3 * DAY},
+        {
+            "type": "backtest",
+            "market": "XBTUSD",
+            "strategy": "TestBot",
+            "strategy_params": {"threshold": 0.3},
+            "range_start": RANGE_START,
+            "range_end": RANGE_START + 3 * DAY,
+        },
         format="json",
     ).json()["session"]
     started = operator_api.post(f"/api/sessions/{created['id']}/start").json()["session"]
@@ -65,9 +70,14 @@ def test_it_runs_a_backtest_to_completed_with_trades_metrics_equity_and_events(c
 def test_a_sweep_runs_every_combination_and_takes_the_best_runs_results(celery_worker, operator_api):
     created = operator_api.post(
         "/api/sessions",
-        {"type": "backtest", "market": "ETHUSD", "strategy": "SmaCross",
-         "range_start": RANGE_START, "range_end": RANGE_START + DAY,
-         "sweep": {"n1": [5, 10], "n2": [30, 60]}},
+        {
+            "type": "backtest",
+            "market": "ETHUSD",
+            "strategy": "SmaCross",
+            "range_start": RANGE_START,
+            "range_end": RANGE_START + DAY,
+            "sweep": {"n1": [5, 10], "n2": [30, 60]},
+        },
         format="json",
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")
@@ -89,8 +99,15 @@ def test_a_backtest_on_a_market_without_data_fails_with_a_clear_error(celery_wor
     market_create(exchange="local", symbol="GOOG")
     created = operator_api.post(
         "/api/sessions",
-        {"type": "backtest", "exchange": "local", "market": "GOOG", "strategy": "SmaCross",
-         "timeframe": "1d", "range_start": RANGE_START, "range_end": RANGE_START + 30 * DAY},
+        {
+            "type": "backtest",
+            "exchange": "local",
+            "market": "GOOG",
+            "strategy": "SmaCross",
+            "timeframe": "1d",
+            "range_start": RANGE_START,
+            "range_end": RANGE_START + 30 * DAY,
+        },
         format="json",
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")

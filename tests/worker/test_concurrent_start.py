@@ -15,8 +15,13 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def test_twenty_concurrent_starts_run_the_session_exactly_once(celery_worker, operator_api):
     created = operator_api.post(
         "/api/sessions",
-        {"type": "backtest", "market": "ETHUSD", "strategy": "SmaCross",
-         "range_start": 1_767_225_600, "range_end": 1_767_225_600 + 2 * 86_400},
+        {
+            "type": "backtest",
+            "market": "ETHUSD",
+            "strategy": "SmaCross",
+            "range_start": 1_767_225_600,
+            "range_end": 1_767_225_600 + 2 * 86_400,
+        },
         format="json",
     ).json()["session"]
     barrier = threading.Barrier(20)
@@ -40,7 +45,8 @@ def test_twenty_concurrent_starts_run_the_session_exactly_once(celery_worker, op
 
     session = wait_for(
         lambda: Session.objects.filter(pk=created["id"], status="completed").first(),
-        timeout=60, message="the backtest to complete",
+        timeout=60,
+        message="the backtest to complete",
     )
     assert sorted(statuses) == [200] + [409] * 19
     assert SessionEvent.objects.filter(session=session, event_type="started").count() == 1

@@ -16,15 +16,21 @@ def test_a_strategy_that_raises_ends_failed_with_its_error_and_an_error_event(
     strategies_sync()
     created = operator_api.post(
         "/api/sessions",
-        {"type": "backtest", "market": "SOLUSD", "strategy": "ExplodingBot",
-         "range_start": 1_767_225_600, "range_end": 1_767_225_600 + 86_400},
+        {
+            "type": "backtest",
+            "market": "SOLUSD",
+            "strategy": "ExplodingBot",
+            "range_start": 1_767_225_600,
+            "range_end": 1_767_225_600 + 86_400,
+        },
         format="json",
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")
 
     session = wait_for(
         lambda: Session.objects.filter(pk=created["id"]).exclude(status="running").first(),
-        timeout=30, message="the session to fail",
+        timeout=30,
+        message="the session to fail",
     )
 
     assert session.status == "failed"

@@ -13,8 +13,13 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def test_a_test_session_shows_progress_and_trades_and_stops_within_5_seconds(celery_worker, operator_api):
     created = operator_api.post(
         "/api/sessions",
-        {"type": "test", "market": "SOLUSD", "strategy": "SmaCross", "timeframe": "1s",
-         "strategy_params": {"n1": 1, "n2": 2, "position_size": 10}},
+        {
+            "type": "test",
+            "market": "SOLUSD",
+            "strategy": "SmaCross",
+            "timeframe": "1s",
+            "strategy_params": {"n1": 1, "n2": 2, "position_size": 10},
+        },
         format="json",
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")
@@ -33,7 +38,9 @@ def test_a_test_session_shows_progress_and_trades_and_stops_within_5_seconds(cel
     assert operator_api.post(f"/api/sessions/{created['id']}/stop").status_code == 200
     session = wait_for(
         lambda: Session.objects.filter(pk=created["id"], status="stopped").first(),
-        timeout=5, interval=0.1, message="the session to stop",
+        timeout=5,
+        interval=0.1,
+        message="the session to stop",
     )
     assert time.monotonic() - asked < 5
     assert session.stopped_at is not None

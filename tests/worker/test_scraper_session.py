@@ -13,8 +13,13 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def test_a_scraper_writes_archive_partitions_and_counts_data_points(celery_worker, operator_api, data_root):
     created = operator_api.post(
         "/api/sessions",
-        {"type": "scraper", "market": "XBTUSD", "strategy": "MarketScraper", "timeframe": "1s",
-         "strategy_params": {"archive_interval": 1}},
+        {
+            "type": "scraper",
+            "market": "XBTUSD",
+            "strategy": "MarketScraper",
+            "timeframe": "1s",
+            "strategy_params": {"archive_interval": 1},
+        },
         format="json",
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")
@@ -30,6 +35,7 @@ def test_a_scraper_writes_archive_partitions_and_counts_data_points(celery_worke
     operator_api.post(f"/api/sessions/{created['id']}/stop")
     session = wait_for(
         lambda: Session.objects.filter(pk=created["id"], status="stopped").first(),
-        timeout=10, message="the scraper to stop",
+        timeout=10,
+        message="the scraper to stop",
     )
     assert session.progress_done >= 3

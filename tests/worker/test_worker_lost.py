@@ -19,7 +19,8 @@ def test_a_session_whose_worker_was_killed_is_failed_within_stale_after_seconds(
     operator_api.post(f"/api/sessions/{created['id']}/start")
     claimed = wait_for(
         lambda: Session.objects.filter(pk=created["id"]).exclude(worker=None).first(),
-        timeout=60, message="the worker process to claim the session",
+        timeout=60,
+        message="the worker process to claim the session",
     )
     assert claimed.status == "running"
 
@@ -31,6 +32,10 @@ def test_a_session_whose_worker_was_killed_is_failed_within_stale_after_seconds(
         body = operator_api.get(f"/api/sessions/{created['id']}").json()["session"]
         return body if body["status"] == "failed" else None
 
-    body = wait_for(failed, timeout=settings.STALE_AFTER_SECONDS + 12, interval=0.5,
-                    message="the session to be failed as worker lost")
+    body = wait_for(
+        failed,
+        timeout=settings.STALE_AFTER_SECONDS + 12,
+        interval=0.5,
+        message="the session to be failed as worker lost",
+    )
     assert body["error"].startswith("Worker lost")

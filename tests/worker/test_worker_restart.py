@@ -31,7 +31,8 @@ def test_a_restarted_worker_fails_the_sessions_it_left_running(worker_process, o
 
     failed = wait_for(
         lambda: Session.objects.filter(pk=session.pk, status="failed").first(),
-        timeout=60, message="the restarted worker to fail its leftover",
+        timeout=60,
+        message="the restarted worker to fail its leftover",
     )
     assert failed.error == f"Worker lost: {nodename}:4242 restarted."
     assert Session.objects.get(pk=other.pk).status == "running"  # another worker's: untouched

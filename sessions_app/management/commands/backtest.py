@@ -83,13 +83,22 @@ class Command(BaseCommand):
         start, end = _date(o["start"]), _date(o["end"])
         balance = o["balance"] or (1.0 if specs[0].settle in ("XBT", "BTC") else 10_000.0)
         config = engine.RunConfig(
-            strategy=strategy.id, params=params, markets=specs, exchange=exchange,
-            timeframe=o["timeframe"], range_start=start, range_end=end,
-            initial_balance=balance, fee_bps=o["fee_bps"], slippage_bps=o["slippage_bps"],
+            strategy=strategy.id,
+            params=params,
+            markets=specs,
+            exchange=exchange,
+            timeframe=o["timeframe"],
+            range_start=start,
+            range_end=end,
+            initial_balance=balance,
+            fee_bps=o["fee_bps"],
+            slippage_bps=o["slippage_bps"],
             strategy_packages=tuple(settings.STRATEGY_PACKAGES),
         )
         began = time.perf_counter()
-        candles = candles_load(exchange=exchange, markets=specs, timeframe=o["timeframe"], start=start, end=end)
+        candles = candles_load(
+            exchange=exchange, markets=specs, timeframe=o["timeframe"], start=start, end=end
+        )
         result = engine.run_backtest(config, candles, TerminalSink())
         elapsed = time.perf_counter() - began
         for key, value in result.metrics.items():

@@ -17,7 +17,9 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
-        self.stdout.write(self.style.SUCCESS(
-            f"Created admin user '{username}' with password: {password}\n"
-            "It is shown only this once; change it at /admin/password_change/."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created admin user '{username}' with password: {password}\n"
+                "It is shown only this once; change it at /admin/password_change/."
+            )
+        )

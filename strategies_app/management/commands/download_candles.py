@@ -42,8 +42,14 @@ class Command(BaseCommand):
 
         try:
             added = download(
-                exchange_get(exchange), market, timeframe, begin, finish, str(settings.DATA_ROOT),
-                exchange_name=exchange, progress=progress,
+                exchange_get(exchange),
+                market,
+                timeframe,
+                begin,
+                finish,
+                str(settings.DATA_ROOT),
+                exchange_name=exchange,
+                progress=progress,
             )
         except Exception as exc:  # network or exchange refusal: say it plainly
             raise CommandError(f"Download stopped: {exc}. Run the command again to resume.") from None

@@ -35,8 +35,10 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"{file}: {exc} Nothing was imported.") from None
         created = market_create(exchange=exchange, symbol=market, contract_type=contract, settle=settle)
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {len(candles):,} {timeframe} candles of {market} on {exchange} "
-            f"({added:,} new) into {archive.market_dir(str(settings.DATA_ROOT), exchange, market)}; "
-            f"market {created.symbol} settles in {created.settle}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {len(candles):,} {timeframe} candles of {market} on {exchange} "
+                f"({added:,} new) into {archive.market_dir(str(settings.DATA_ROOT), exchange, market)}; "
+                f"market {created.symbol} settles in {created.settle}."
+            )
+        )
