@@ -29,6 +29,7 @@ from sessions_app import selectors, services
 from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.selectors import equity_key, progress_key
 from sessions_app.services.trades import trades_file_write, trades_insert
+from strategies_app.market_data import candles_load, exchange_get
 from strategies_app.models import Market
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def _run(session: Session, sink: SessionSink) -> bool:
         # Loaded once: every run of a sweep trades the same candles.
         candles = candles_load(
             exchange=session.exchange,
-            markets=markets,
+            symbols=[m.symbol for m in markets],
             timeframe=session.timeframe,
             start=session.range_start,
             end=session.range_end,
@@ -119,23 +120,6 @@ def _run(session: Session, sink: SessionSink) -> bool:
     sink.end_run(result, Status.STOPPED)
     sink.write_trades_file()
     return True
-
-
-def exchange_get(name: str):
-    from bots.exchanges.registry import get_exchange
-
-    if name == "sim":
-        return get_exchange("sim")
-    return get_exchange(name, base_url=settings.EXCHANGE_URLS.get(name) or None)
-
-
-def candles_load(*, exchange: str, markets: list, timeframe: str, start: int, end: int) -> dict:
-    """The range's candles per symbol: generated for sim, else from the archive (what the
-    scrapers, `download_candles` and `import_candles` recorded)."""
-    from bots.data import load_candles
-
-    root = str(settings.DATA_ROOT)
-    return {m.symbol: load_candles(exchange, m.symbol, timeframe, start, end, root) for m in markets}
 
 
 def _market_specs(session: Session) -> list:

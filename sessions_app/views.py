@@ -30,6 +30,7 @@ from sessions_app import selectors, services
 from sessions_app.errors import Conflict, InvalidInput, ServiceError
 from sessions_app.forms import SessionForm
 from sessions_app.models import FINISHED, Run, Session, SessionType, Status
+from strategies_app.market_data import archive_day_paths, archive_last_time, chart_closes
 from strategies_app.models import Market, Strategy
 
 log = logging.getLogger(__name__)
@@ -163,20 +164,9 @@ def _rows(sessions: list[Session]) -> list[dict[str, Any]]:
 
 
 def _archive_paths(session: Session) -> list[str]:
-    day = timezone.now().date().isoformat()
-    root = settings.DATA_ROOT
-    return [f"{root}/archive/{session.exchange}/{leg}/{day}/" for leg in session.market_legs]
-
-
-def _last_data_time(exchange: str, symbol: str, timeframe: str = "1m") -> int | None:
-    """The archive's newest candle time from the engine; None when unknown (or no engine yet)."""
-    try:
-        from bots.archive import latest_time
-
-        value = latest_time(str(settings.DATA_ROOT), exchange, symbol, timeframe)
-        return int(value) if value is not None else None
-    except Exception:  # the engine's archive may not exist yet, or the files may be unreadable
-        return None
+    return archive_day_paths(
+        exchange=session.exchange, symbols=session.market_legs, day=timezone.now().date()
+    )
 
 
 def base_context(request: HttpRequest, tab: str) -> dict[str, Any]:
@@ -244,7 +234,9 @@ def _scrapers_context(request: HttpRequest) -> dict[str, Any]:
     for market in Market.objects.filter(exchange=exchange, active=True).order_by("symbol"):
         if market.symbol in scraping:
             continue
-        available.append({"market": market, "last_time": _last_data_time(exchange, market.symbol)})
+        available.append(
+            {"market": market, "last_time": archive_last_time(exchange=exchange, symbol=market.symbol)}
+        )
     return {
         **base_context(request, "scrapers"),
         "scraper_rows": _rows(active),
@@ -609,7 +601,9 @@ def _price_series(session: Session, run: Run | None) -> list[dict[str, Any]]:
         leg_trades = [t for t in trades if t["market"] == leg] or (
             trades if len(session.market_legs) == 1 else []
         )
-        prices = _candle_closes(session.exchange, leg, start, end, session.timeframe)
+        prices = chart_closes(
+            exchange=session.exchange, symbol=leg, start=start, end=end, timeframe=session.timeframe
+        )
         if not prices:
             points = []
             for t in leg_trades:
@@ -619,38 +613,6 @@ def _price_series(session: Session, run: Run | None) -> list[dict[str, Any]]:
             prices = sorted(points)
         charts.append({"market": leg, "quote": quotes.get(leg, ""), "prices": prices, "trades": leg_trades})
     return charts
-
-
-def _candle_closes(
-    exchange: str, symbol: str, start: int | None, end: int | None, timeframe: str = "1m"
-) -> list[tuple[int, float]]:
-    """At most ~600 closes: computed by the `sim` exchange, else read from the archive (never
-    the network: a page must not wait on an exchange)."""
-    if start is None or end is None or end <= start:
-        return []
-    if exchange != "sim":
-        try:
-            from bots.archive import load
-
-            candles = load(str(settings.DATA_ROOT), exchange, symbol, timeframe, start, end)
-            step = max(1, math.ceil(len(candles.time) / 600))
-            return [
-                (int(t), float(c)) for t, c in zip(candles.time[::step], candles.close[::step], strict=False)
-            ]
-        except Exception:  # no archive for this market, or the engine refuses the names
-            log.debug("No archived candles for %s", symbol, exc_info=True)
-            return []
-    span = end - start
-    timeframes = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("4h", 14_400), ("1d", 86_400))
-    timeframe, seconds = next((tf for tf in timeframes if span / tf[1] <= 600), timeframes[-1])
-    try:
-        from bots.exchanges.sim import SimExchange
-
-        candles = SimExchange().fetch_candles(symbol, timeframe, start - start % seconds, end)
-        return [(int(t), float(c)) for t, c in zip(candles.time, candles.close, strict=False)]
-    except Exception:  # the engine may refuse a market or range; the chart falls back to trades
-        log.debug("No sim candles for %s", symbol, exc_info=True)
-        return []
 
 
 @require_GET

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bots import runner as engine
 from bots.strategies.base import ParamsError
-from sessions_app.execution import candles_load
+from strategies_app.market_data import candles_load
 from strategies_app.models import Market, Strategy
 from strategies_app.services import strategy_params_validate
 
@@ -97,7 +97,11 @@ class Command(BaseCommand):
         )
         began = time.perf_counter()
         candles = candles_load(
-            exchange=exchange, markets=specs, timeframe=o["timeframe"], start=start, end=end
+            exchange=exchange,
+            symbols=[m.symbol for m in specs],
+            timeframe=o["timeframe"],
+            start=start,
+            end=end,
         )
         result = engine.run_backtest(config, candles, TerminalSink())
         elapsed = time.perf_counter() - began

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bots.candles import TIMEFRAMES
 from bots.data import download
-from sessions_app.execution import exchange_get
+from strategies_app.market_data import exchange_get
 from strategies_app.models import Market
 
 

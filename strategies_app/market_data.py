@@ -1,0 +1,85 @@
+"""Market data as the worker and the dashboard read it: exchanges, candles, the archive.
+
+Below sessions_app: the runner (sessions_app.execution), the commands and the detail view's
+charts all come here, so the archive's layout and the exchange settings live in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+
+from bots.archive import latest_time
+from bots.archive import load as archive_load
+from bots.candles import Candles
+from bots.data import load_candles
+from bots.exchanges.base import Exchange
+from bots.exchanges.registry import get_exchange
+from bots.exchanges.sim import SimExchange
+
+log = logging.getLogger(__name__)
+
+# A chart needs no more closes than this; a page must never wait on a long read.
+CHART_POINTS = 600
+CHART_TIMEFRAMES = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("4h", 14_400), ("1d", 86_400))
+
+
+def exchange_get(name: str) -> Exchange:
+    """The engine's exchange, pointed at the URL the settings give (tests: a local server)."""
+    if name == "sim":
+        return get_exchange("sim")
+    return get_exchange(name, base_url=settings.EXCHANGE_URLS.get(name) or None)
+
+
+def candles_load(
+    *, exchange: str, symbols: list[str], timeframe: str, start: int, end: int
+) -> dict[str, Candles]:
+    """The range's candles per symbol: generated for sim, else from the archive (what the
+    scrapers, `download_candles` and `import_candles` recorded)."""
+    root = str(settings.DATA_ROOT)
+    return {symbol: load_candles(exchange, symbol, timeframe, start, end, root) for symbol in symbols}
+
+
+def archive_day_paths(*, exchange: str, symbols: list[str], day: date) -> list[str]:
+    """Where a scraper of these symbols writes the candles of `day`."""
+    root = Path(settings.DATA_ROOT) / "archive" / exchange
+    return [f"{root / symbol / day.isoformat()}/" for symbol in symbols]
+
+
+def archive_last_time(*, exchange: str, symbol: str, timeframe: str = "1m") -> int | None:
+    """The archive's newest candle time; None when it has none (or cannot be read)."""
+    try:
+        value = latest_time(str(settings.DATA_ROOT), exchange, symbol, timeframe)
+    except Exception:  # no archive yet for this market, or unreadable files: nothing to show
+        log.debug("No archive time for %s:%s", exchange, symbol, exc_info=True)
+        return None
+    return int(value) if value is not None else None
+
+
+def chart_closes(
+    *, exchange: str, symbol: str, start: int | None, end: int | None, timeframe: str = "1m"
+) -> list[tuple[int, float]]:
+    """At most ~CHART_POINTS closes of [start, end): computed by `sim`, else read from the
+    archive, never from the network (a page must not wait on an exchange). [] when unknown."""
+    if start is None or end is None or end <= start:
+        return []
+    try:
+        if exchange != "sim":
+            candles = archive_load(str(settings.DATA_ROOT), exchange, symbol, timeframe, start, end)
+            step = max(1, math.ceil(len(candles.time) / CHART_POINTS))
+            return [
+                (int(t), float(c)) for t, c in zip(candles.time[::step], candles.close[::step], strict=False)
+            ]
+        span = end - start
+        chart_timeframe, seconds = next(
+            (tf for tf in CHART_TIMEFRAMES if span / tf[1] <= CHART_POINTS), CHART_TIMEFRAMES[-1]
+        )
+        candles = SimExchange().fetch_candles(symbol, chart_timeframe, start - start % seconds, end)
+        return [(int(t), float(c)) for t, c in zip(candles.time, candles.close, strict=False)]
+    except Exception:  # no archive for this market, or the engine refuses the names or range
+        log.debug("No candles for the %s:%s chart", exchange, symbol, exc_info=True)
+        return []
