@@ -12,9 +12,9 @@ from django.contrib.auth.decorators import login_not_required
 from drf_spectacular.utils import extend_schema
 
 from sessions_app import selectors, services
-from sessions_app.api.serializers import session_data
 from sessions_app.api.views import endpoint, ok, request_body
 from sessions_app.models import Session, SessionType
+from sessions_app.representations import session_data
 
 NOTICE = "Use /api/sessions"
 SUCCESSOR = '</api/sessions>; rel="successor-version"'

@@ -14,7 +14,10 @@ from rest_framework.response import Response
 
 from sessions_app import selectors, services
 from sessions_app.api.permissions import CanOperateOrReadOnly
-from sessions_app.api.serializers import (
+from sessions_app.api.trades_csv import trades_csv_response
+from sessions_app.errors import InvalidInput
+from sessions_app.models import Run, Session
+from sessions_app.representations import (
     event_data,
     market_data,
     run_data,
@@ -22,9 +25,6 @@ from sessions_app.api.serializers import (
     strategy_data,
     trade_data,
 )
-from sessions_app.api.trades_csv import trades_csv_response
-from sessions_app.errors import InvalidInput
-from sessions_app.models import Run, Session
 from strategies_app.models import Market, Strategy
 
 

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
-from sessions_app.api.serializers import session_data
 from sessions_app.models import Session, SessionEvent, Status
+from sessions_app.representations import session_data
 
 logger = logging.getLogger(__name__)
 

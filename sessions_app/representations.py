@@ -1,4 +1,5 @@
-"""Plain dict representations (times as Unix seconds, decimals as numbers) of SPEC §8."""
+"""Sessions, runs, trades, events, strategies and markets as plain dicts (times as Unix seconds,
+decimals as numbers): what the API answers and what webhooks send."""
 
 from __future__ import annotations
 
