@@ -1,0 +1,253 @@
+"""The live (paper) runner: a strategy on a live feed, closed candle by closed candle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from bots.candles import Candles, concat, timeframe_seconds
+from bots.metrics import bucket_size, compute_metrics, downsample
+from bots.runners.book import Book
+from bots.runners.config import RunConfig, make_strategy
+from bots.runners.sink import Result, Sink
+from bots.strategies.base import Bar, Strategy
+
+
+class _Tail:
+    """The last `size` candles of one market, for the live strategy step."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.candles = Candles.empty()
+
+    def push(self, row: tuple) -> Candles:
+        keep = self.candles[max(0, len(self.candles) - self.size + 1) :]
+        self.candles = concat([keep, Candles.from_rows([row])])
+        return self.candles
+
+
+def _rows_of(item: Any) -> list[list[tuple]]:
+    """A live feed item (Candles or a list of Candles, one per market) as row lists."""
+    if isinstance(item, Candles):
+        return [item.rows()]
+    return [c.rows() for c in item]
+
+
+class _LiveRun:
+    """One live session's state: the book, the candles seen, what is still to report."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        strategy: Strategy,
+        tf: int,
+        sink: Sink,
+        clock: Callable[[], float],
+        *,
+        report_every: float,
+        stop_check_every: float,
+        metrics_every: float,
+    ):
+        self.config, self.strategy, self.tf, self.sink, self.clock = config, strategy, tf, sink, clock
+        self.report_every, self.stop_check_every, self.metrics_every = (
+            report_every,
+            stop_check_every,
+            metrics_every,
+        )
+        self.book = Book(config)
+        self.account = self.book.account
+        self.n_legs = len(config.markets)
+        window = max(1, int(strategy.window()))
+        self.tails = [_Tail(window) for _ in range(self.n_legs)]
+        # Rows per market by open time until every market has the time (pairs step together).
+        self.waiting: list[dict[int, tuple]] = [{} for _ in range(self.n_legs)]
+        self.times: list[int] = []
+        self.values: list[float] = []
+        self.unsent: list[tuple[int, float]] = []
+        self.exposed = 0
+        self.pending: tuple[float, ...] | None = None
+        self.last_closes: list[float] | None = None
+        self.reported = 0
+        self.total = None
+        if config.range_start is not None and config.range_end is not None:
+            self.total = max(0, (config.range_end - config.range_start) // tf)
+
+    def run(self, feed: Iterable[Any]) -> Result:
+        config, sink, clock = self.config, self.sink, self.clock
+        sink.on_log(
+            f"Live {config.strategy} {config.params} on {config.exchange}:{config.market} {config.timeframe}."
+        )
+        sink.on_progress(0, self.total)
+        self.last_report = last_stop_check = self.last_metrics = clock()
+        stopped = False
+        finished = False
+        for item in feed:
+            if item is not None:
+                finished = self._take(item)
+            now = clock()
+            self._report_due(now)
+            if finished:
+                break
+            if now - last_stop_check >= self.stop_check_every or item is None:
+                last_stop_check = now
+                if sink.should_stop():
+                    stopped = True
+                    break
+        return self._finish(stopped)
+
+    def _take(self, item: Any) -> bool:
+        """Step through the candles that every market now has; True once range_end is reached."""
+        config, account, waiting = self.config, self.account, self.waiting
+        for leg, rows in enumerate(_rows_of(item)):
+            for row in rows:
+                waiting[leg][int(row[0])] = row
+        ready = set(waiting[0])
+        for other in waiting[1:]:
+            ready &= set(other)
+        for t in sorted(ready):
+            rows = [w.pop(t) for w in waiting]
+            for w in waiting:  # a time some market skipped will never be complete
+                for old in [k for k in w if k < t]:
+                    del w[old]
+            if config.range_start is not None and t < config.range_start:
+                continue
+            if config.range_end is not None and t >= config.range_end:
+                return True
+            traded_before = len(account.trades)
+            self._step(t, rows)
+            if len(account.trades) != traded_before:
+                self._report()
+        return False
+
+    def _step(self, t: int, rows: list[tuple]) -> None:
+        """Fill what the last candle asked for at this one's open, mark, then ask the strategy."""
+        account = self.account
+        opens = [r[1] for r in rows]
+        closes = [r[4] for r in rows]
+        if self.pending is not None:
+            for leg, target in enumerate(self.pending):
+                account.fill(leg, target, opens[leg], t, opens)
+            self.pending = None
+        eq = account.equity(closes)
+        self.times.append(t)
+        self.values.append(eq)
+        self.unsent.append((t, eq))
+        if any(p != 0.0 for p in account.pos):
+            self.exposed += 1
+        self.last_closes = closes
+        tail = [self.tails[leg].push(rows[leg]) for leg in range(self.n_legs)]
+        ind = self.strategy.precompute(tail)
+        rules = self.strategy.rules(ind, tail)
+        bar = Bar(len(tail[0]) - 1, tail, ind, account.positions(), rules)
+        self.strategy.on_candle(bar)
+        for line in bar.logs:
+            self.sink.on_log(line)
+        if bar.targets is not None and tuple(bar.targets) != account.positions():
+            self.pending = tuple(bar.targets)
+
+    def _metrics(self) -> dict[str, Any]:
+        account = self.account
+        unreal = account.unrealized(self.last_closes) if self.last_closes else 0.0
+        return compute_metrics(
+            trades=account.trades,
+            times=np.asarray(self.times, dtype=np.int64),
+            equity=np.asarray(self.values),
+            initial_balance=self.config.initial_balance,
+            currency=account.currency,
+            fees_paid=account.fees_paid,
+            exposed_candles=self.exposed,
+            candles=len(self.times),
+            unrealized_pnl=unreal,
+        )
+
+    def _report_due(self, now: float) -> None:
+        """Report every `report_every` seconds; metrics (costlier) every `metrics_every`."""
+        if now - self.last_report >= self.report_every:
+            self._report()
+            self.last_report = now
+            if now - self.last_metrics >= self.metrics_every and self.times:
+                self.sink.on_metrics(self._metrics())
+                self.last_metrics = now
+
+    def _report(self) -> None:
+        sink, trades = self.sink, self.account.trades
+        if len(trades) > self.reported:
+            new = trades[self.reported :]
+            self.reported = len(trades)
+            sink.on_trades(new)
+            for trade in new:
+                sink.on_log(
+                    f"Closed {trade.side} {trade.market} {trade.entry_size:g} @ "
+                    f"{trade.entry_price:.8g} -> {trade.exit_price:.8g}: "
+                    f"{trade.realized_pnl:.8g} {trade.currency}"
+                )
+        if self.unsent:
+            sink.on_equity(list(self.unsent))
+            self.unsent.clear()
+        sink.on_progress(len(self.times), self.total)
+
+    def _finish(self, stopped: bool) -> Result:
+        """Close the open position at the last close, as at the end of a backtest; report all."""
+        account, times, tf = self.account, self.times, self.tf
+        if times and self.last_closes is not None:
+            end_time = times[-1] + tf
+            account.close_all(self.last_closes, end_time)
+            self.values[-1] = account.cash
+            self.unsent.append((end_time, account.cash))
+        self._report()
+        metrics = self._metrics()
+        self.sink.on_metrics(metrics)
+        self.sink.on_log(
+            f"{'Stopped' if stopped else 'Finished'}: {len(times):,} candles, "
+            f"{metrics['trade_count']} trades, PnL {metrics['total_pnl']:.8g} {account.currency}."
+        )
+        chart: list[tuple[int, float]] = []
+        if times:
+            t_arr = np.asarray(times, dtype=np.int64)
+            chart = downsample(t_arr, np.asarray(self.values), bucket_size(len(times)))
+            chart.append((times[-1] + tf, account.cash))
+        return Result(
+            trades=list(account.trades),
+            metrics=metrics,
+            equity=chart,
+            stopped=stopped,
+            candles=len(times),
+            currency=account.currency,
+            first_time=times[0] if times else None,
+            last_time=times[-1] if times else None,
+        )
+
+
+def run_live(
+    config: RunConfig,
+    feed: Iterable[Any],
+    sink: Sink,
+    clock: Callable[[], float],
+    *,
+    report_every: float,
+    stop_check_every: float,
+    metrics_every: float,
+) -> Result:
+    """Paper-trade `config` on a live feed until the sink says stop, the feed ends, or
+    a candle opens at or after `range_end` (when set).
+
+    The feed yields None (a tick while waiting; at least once a second) or the newly closed
+    candles: a Candles (one market) or a list of Candles in market order. Closed trades are
+    reported as they close; metrics mark the open position to market. On stop the open
+    position is closed at the last close, as at the end of a backtest.
+    """
+    strategy = make_strategy(config)
+    tf = timeframe_seconds(config.timeframe)
+    live = _LiveRun(
+        config,
+        strategy,
+        tf,
+        sink,
+        clock,
+        report_every=report_every,
+        stop_check_every=stop_check_every,
+        metrics_every=metrics_every,
+    )
+    return live.run(feed)
