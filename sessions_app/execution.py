@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import close_old_connections, connection
 
 from bots import runner as engine
+from bots.archive import check_times
 from bots.metrics import bucket_size, downsample
 from sessions_app import selectors, services
 from sessions_app.models import Run, Session, SessionType, Status
@@ -149,8 +150,6 @@ def _config(session: Session, run: Run, markets: list):
 
 def _report_data_check(session: Session, sink: SessionSink, candles: dict) -> None:
     """Missing candles are told in the events; a range with no data at all fails clearly."""
-    from bots.archive import check_times
-
     for symbol, legs in candles.items():
         if len(legs) == 0:
             raise ValueError(

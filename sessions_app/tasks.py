@@ -7,25 +7,25 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from sessions_app import services
+from sessions_app.execution import session_execute, worker_name
 from sessions_app.services import notifications
+from sessions_app.services.queueing import SESSION_NOTIFY, SESSION_RUN, SESSIONS_REAP, SESSIONS_RETENTION
 
 
-@shared_task(name="sessions.run", bind=True, ignore_result=True, acks_late=False)
+@shared_task(name=SESSION_RUN, bind=True, ignore_result=True, acks_late=False)
 def session_run(self, session_id: str) -> str | None:
     """Run one session to its end. Acked early: a session is never redelivered mid-run (the
     claim would refuse it anyway); a lost worker is noticed by the heartbeat reaper."""
-    from sessions_app.execution import session_execute, worker_name
-
     return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
 
 
-@shared_task(name="sessions.reap", ignore_result=True)
+@shared_task(name=SESSIONS_REAP, ignore_result=True)
 def sessions_reap() -> list[str]:
     """Fail running sessions whose worker is gone (scheduled by beat)."""
     return services.sessions_reap()
 
 
-@shared_task(name="sessions.notify", bind=True, ignore_result=True)
+@shared_task(name=SESSION_NOTIFY, bind=True, ignore_result=True)
 def session_notify(self, session_id: str, url: str, event: str) -> int | None:
     """One webhook delivery. WEBHOOK_TRIES tries, WEBHOOK_RETRY_SECONDS apart and doubling;
     read when the task runs, not at import, so a changed setting applies to the next try."""
@@ -57,7 +57,7 @@ def _fail_leftovers(sender=None, **kwargs):
 retention_logger = logging.getLogger("sessions_app.retention")
 
 
-@shared_task(name="sessions.retention", ignore_result=True)
+@shared_task(name=SESSIONS_RETENTION, ignore_result=True)
 def sessions_retention() -> dict | None:
     """Finished sessions older than RETENTION_DAYS to cold storage (scheduled daily by beat)."""
     if settings.RETENTION_DAYS is None:

@@ -1,8 +1,12 @@
 """Every state change of a session, one module per sub-domain.
 
-- lifecycle: create, update, delete, clone, start, stop; the worker's claim, heartbeat,
-  results and finish; the reaper.
-- retention: cleanup to cold storage (export, verify, delete) and restore.
+- lifecycle: what a user does: create, update, delete, clone, start, stop.
+- worker: what the worker records: claim, heartbeat, results, files, finish; the reaper.
+- validation: a session's input checked, every bad field reported at once.
+- runs: a run's identity (its config hash); events: the session's story.
+- cleanup, restore: cold storage (export, verify, delete) and back; archive: their format.
+- trades: trades written in bulk and the trades file.
+- queueing: tasks queued by name, so that no service imports the tasks.
 - legacy: the old system's trade files imported as completed sessions.
 - notifications: webhooks when a session ends.
 - compat: the old system's start calls.
@@ -10,33 +14,32 @@
 The HTML views, the JSON API, the commands and the tasks all call these names.
 """
 
+from sessions_app.services.cleanup import CleanupResult, sessions_cleanup
 from sessions_app.services.compat import legacy_market_start, legacy_test_start
+from sessions_app.services.events import event_record
 from sessions_app.services.legacy import legacy_trades_import
 from sessions_app.services.lifecycle import (
-    CONFIG_FIELDS,
-    HASHED_FIELDS,
-    MAX_SWEEP_RUNS,
-    TEXT_FIELDS,
-    TIMEFRAMES,
-    config_hash,
-    event_record,
     scraper_start,
-    session_claim,
     session_clone,
     session_create,
     session_create_and_start,
     session_delete,
+    session_start,
+    session_stop,
+    session_update,
+)
+from sessions_app.services.restore import session_restore
+from sessions_app.services.runs import HASHED_FIELDS, config_hash
+from sessions_app.services.validation import CONFIG_FIELDS, MAX_SWEEP_RUNS, TEXT_FIELDS, TIMEFRAMES
+from sessions_app.services.worker import (
+    session_claim,
     session_files_set,
     session_finish,
     session_heartbeat,
     session_results_save,
-    session_start,
-    session_stop,
-    session_update,
     sessions_reap,
     sessions_reap_lazily,
 )
-from sessions_app.services.retention import CleanupResult, session_restore, sessions_cleanup
 
 __all__ = [
     "CONFIG_FIELDS",

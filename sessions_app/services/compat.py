@@ -1,4 +1,5 @@
-"""The old system's start calls (seed §5): `/test/start` and `/market/start` (SPEC §13)."""
+"""The old system's start calls, `/test/start` and `/market/start`, kept so its clients and
+scripts go on working against this one."""
 
 from __future__ import annotations
 

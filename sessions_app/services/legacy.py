@@ -1,4 +1,5 @@
-"""The old system's trade files imported as completed sessions (SPEC §13 `import_legacy_trades`)."""
+"""The old system's trade files imported as completed sessions (the `import_legacy_trades`
+command): its history stays readable, and comparable, beside the sessions run here."""
 
 from __future__ import annotations
 
@@ -17,15 +18,11 @@ from bots.candles import timeframe_seconds
 from bots.metrics import compute_metrics
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Run, Session, SessionType, Status
-from sessions_app.services.lifecycle import (
-    _clean_config,
-    _clean_text,
-    _generated_name,
-    config_hash,
-    event_record,
-    session_results_save,
-)
+from sessions_app.services.events import event_record
+from sessions_app.services.runs import config_hash
 from sessions_app.services.trades import trades_file_write, trades_insert
+from sessions_app.services.validation import config_clean, name_generate, text_clean
+from sessions_app.services.worker import session_results_save
 from strategies_app.models import Market
 
 # Above this a numeric time is in milliseconds (1e11 s is the year 5138), as bots.csv_import.
@@ -35,7 +32,7 @@ MAX_LISTED_ERRORS = 50
 # A scraper records candles, it has no trades to import.
 IMPORTED_TYPES = (SessionType.TEST, SessionType.BACKTEST)
 
-# (our column, seed 2's camelCase name, our API's snake_case name)
+# (our column, the old system's camelCase name, our API's snake_case name)
 NUMBER_FIELDS = (
     ("entry_time", "entryTimestamp", "entry_time"),
     ("entry_price", "entryPrice", "entry_price"),
@@ -82,7 +79,7 @@ def legacy_trades_import(
 ) -> tuple[Session, bool]:
     """A legacy trades file as one `completed` session with one run; (session, created now).
 
-    `content` is a JSON list of trades, or `{"trades": [...]}`, each entry in seed 2's shape
+    `content` is a JSON list of trades, or `{"trades": [...]}`, each entry in the old system's shape
     (entryTimestamp, entryPrice, entrySize, exitTimestamp, exitPrice, exitSize, realizedPnl)
     or in our API's snake_case (entry_time, ..., realized_pnl, optional fee and market); numbers
     may be strings. Times are Unix seconds, or milliseconds when above 1e11. Sizes may be
@@ -116,8 +113,8 @@ def legacy_trades_import(
     # Type, market, exchange and strategy first, so that a wrong --market is told as such
     # rather than as every entry's market not matching it (the range is checked below).
     provisional_range = {"range_start": 0, "range_end": 1} if session_type == SessionType.BACKTEST else {}
-    config = _clean_config({**config_data, **provisional_range})
-    text = _clean_text({"name": name}) if name is not None else {}
+    config = config_clean({**config_data, **provisional_range})
+    text = text_clean({"name": name}) if name is not None else {}
     trades = legacy_trades_parse(content=content, markets=config["market"].split("+"))
     if session_type == SessionType.BACKTEST:
         # The range covers every trade: from the first entry to one candle after the last exit
@@ -125,7 +122,7 @@ def legacy_trades_import(
         first_entry = min(t.entry_time for t in trades)
         last_exit = max(t.exit_time for t in trades)
         range_end = min(last_exit + timeframe_seconds(config["timeframe"]), int(timezone.now().timestamp()))
-        config = _clean_config(
+        config = config_clean(
             {**config_data, "range_start": first_entry, "range_end": max(range_end, first_entry + 1)}
         )
 
@@ -133,7 +130,7 @@ def legacy_trades_import(
         with transaction.atomic():
             session = _session_create(
                 config=config,
-                name=text.get("name") or f"{_generated_name(config)} (imported)",
+                name=text.get("name") or f"{name_generate(config)} (imported)",
                 filename=filename,
                 digest=digest,
                 trades=trades,
@@ -345,8 +342,8 @@ def _session_create(
 
 
 def _metrics(*, session: Session, trades: list[LegacyTrade]) -> tuple[dict[str, Any], list]:
-    """SPEC §4's metrics from the trades alone: equity is the initial balance plus the
-    cumulative realized PnL at each exit (there are no candles to mark to market)."""
+    """The metrics every session shows (bots.metrics), from the trades alone: equity is the
+    initial balance plus the cumulative realized PnL at each exit (no candles to mark to market)."""
     by_exit = sorted(trades, key=lambda t: (t.exit_time, t.entry_time))
     initial = float(session.initial_balance)
     total = sum((t.realized_pnl for t in trades), Decimal(0))

@@ -1,4 +1,4 @@
-"""Webhooks when a session ends (SPEC §13): one delivery task per URL, retried with backoff.
+"""Webhooks when a session ends: one delivery task per URL, retried with backoff.
 
 `session_ended_notify` runs after the session's end has committed and only queues tasks; the
 POSTs happen on the worker's `default` queue, never on the runner's time.
@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from sessions_app.models import Session, SessionEvent, Status
 from sessions_app.representations import session_data
+from sessions_app.services.queueing import SESSION_NOTIFY, task_send
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +42,9 @@ def session_ended_notify(*, session_id: str, status: str) -> None:
     if not urls:
         return
     event = f"session.{Status(status).value}"
-    # Imported here like lifecycle._enqueue does: tasks imports the services package.
-    from sessions_app.tasks import session_notify
-
     for url in urls:
         try:
-            session_notify.apply_async(kwargs={"session_id": session_id, "url": url, "event": event})
+            task_send(SESSION_NOTIFY, kwargs={"session_id": session_id, "url": url, "event": event})
         except Exception as exc:  # broker down: the session has ended all the same
             logger.exception("Could not queue the %s webhook for session %s to %s", event, session_id, url)
             _event_record(
@@ -135,7 +133,8 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 
 def _event_record(*, session_id: str, event_type: str, data: dict) -> None:
-    # lifecycle.event_record would be the one place, but lifecycle imports this module.
+    # Not events.event_record: a delivery can end after the session was deleted, and then
+    # there is nothing to record the event on.
     if not Session.objects.filter(pk=session_id).exists():
         return
     try:

@@ -8,7 +8,7 @@ from sessions_app.errors import InvalidInput
 
 class Command(BaseCommand):
     help = (
-        "Import a trades file of the old system (a JSON list of trades, seed 2's camelCase or "
+        "Import a trades file of the old system (a JSON list of trades, the old system's camelCase or "
         "our API's snake_case) as one completed session with one run. The same file imported "
         "again changes nothing."
     )
