@@ -5,7 +5,8 @@ Pure Python: nothing in this package imports Django.
 Public API (what the Django side calls):
 - bots.candles: Candles (numpy columns time/open/high/low/close/volume), TIMEFRAMES,
   timeframe_seconds, concat, align.
-- bots.markets: MarketSpec, market_spec(symbol), market_specs("XBTUSD+ETHUSD"), KNOWN_MARKETS.
+- bots.markets: MarketSpec, market_spec(symbol), market_specs("XBTUSD+ETHUSD"), KNOWN_MARKETS,
+  EXCHANGE_MARKETS (the one list of market reference data).
 - bots.strategies.registry: get_strategies(packages), get_strategy(id, packages).
 - bots.runner: RunConfig, Sink (protocol), ListSink, Result, NoDataError,
   run_backtest(config, feed, sink), run_live(config, feed, sink),
@@ -13,7 +14,7 @@ Public API (what the Django side calls):
 - bots.simulator: Trade, Account.   bots.metrics: compute_metrics, downsample.
 - bots.exchanges: get_exchange(name) -> Exchange with fetch_candles(symbol, timeframe, start,
   end) and live(symbols, timeframe, start=None) (the live feed run_live/run_scraper take).
-- bots.data: load_candles, check_data, download, ArchiveFeed.
+- bots.data: load_candles, check_data, download.
 - bots.archive: write, load, check, check_times, latest_time, earliest_time, inventory.
 - bots.csv_import: parse_csv, parse_csv_text, CsvError.
 """

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bots.candles import TIMEFRAMES, Candles, concat, timeframe_seconds
+from bots.candles import TIMEFRAMES, Candles, timeframe_seconds
 from bots.markets import check_symbol
 
 DAY = 86400
@@ -256,8 +256,3 @@ def inventory(root) -> list[dict]:
                     }
                 )
     return out
-
-
-def merge_candles(a: Candles, b: Candles) -> Candles:
-    """Union of two candle sets by open time (b wins on equal times)."""
-    return concat([a, b]).sorted_unique()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Seconds per timeframe (SPEC §4).
+# Seconds per timeframe: the timeframes the engine runs and archives.
 TIMEFRAMES: dict[str, int] = {
     "1s": 1,
     "5s": 5,

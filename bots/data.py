@@ -15,17 +15,6 @@ from bots.exchanges.registry import get_exchange
 GENERATED = ("sim",)
 
 
-class ArchiveFeed:
-    """A backtest feed: `fetch_candles` from the sim exchange or from the archive."""
-
-    def __init__(self, exchange: str, archive_root: str | None):
-        self.exchange = exchange
-        self.archive_root = archive_root
-
-    def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
-        return load_candles(self.exchange, symbol, timeframe, start, end, self.archive_root)
-
-
 def load_candles(
     exchange: str,
     symbol: str,

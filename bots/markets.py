@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 LINEAR = "linear"
 INVERSE = "inverse"
@@ -51,12 +50,10 @@ class MarketSpec:
             return abs(size) / price
         return abs(size) * price
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-# Reference data for the seeded markets (SPEC §3); the Django side owns the table, these are
-# the engine's defaults when it is handed bare symbols.
+# The one list of market reference data. The engine uses it when it is handed bare symbols;
+# the Django side creates its markets table from it (and then owns the rows: an edit made
+# there wins over this list for sessions).
 KNOWN_MARKETS: dict[str, MarketSpec] = {
     "XBTUSD": MarketSpec("XBTUSD", "XBT", "USD", "XBT", INVERSE, 0.5),
     "ETHUSD": MarketSpec("ETHUSD", "ETH", "USD", "USD", LINEAR, 0.05),
@@ -64,6 +61,16 @@ KNOWN_MARKETS: dict[str, MarketSpec] = {
     "XRPUSD": MarketSpec("XRPUSD", "XRP", "USD", "USD", LINEAR, 0.0001),
     "DOGEUSD": MarketSpec("DOGEUSD", "DOGE", "USD", "USD", LINEAR, 0.00001),
     "BTCUSDT": MarketSpec("BTCUSDT", "BTC", "USDT", "USDT", LINEAR, 0.1),
+    "ETHUSDT": MarketSpec("ETHUSDT", "ETH", "USDT", "USDT", LINEAR, 0.01),
+}
+
+_USD_MARKETS = ("XBTUSD", "ETHUSD", "SOLUSD", "XRPUSD", "DOGEUSD")
+# Which exchange lists which of them, in the order their rows are created: BitMEX the USD
+# ones, Binance its USDT pairs, and sim (which needs no network) the USD ones and BTCUSDT.
+EXCHANGE_MARKETS: dict[str, tuple[str, ...]] = {
+    "sim": (*_USD_MARKETS, "BTCUSDT"),
+    "bitmex": _USD_MARKETS,
+    "binance": ("BTCUSDT", "ETHUSDT"),
 }
 
 _QUOTES = ("USDT", "USDC", "BUSD", "USD", "EUR", "BTC", "XBT", "ETH")

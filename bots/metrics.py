@@ -1,4 +1,4 @@
-"""Run metrics (SPEC §4) and the equity curve downsampled for charts."""
+"""Run metrics (PnL, drawdown, Sharpe, ...) and the equity curve downsampled for charts."""
 
 from __future__ import annotations
 

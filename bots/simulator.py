@@ -1,16 +1,16 @@
 """Simulated fills and accounting: one net position per market, trades, mark-to-market equity.
 
 Orders decided after candle i fill at candle i+1's open moved against the trader by
-`slippage_bps` and pay `fee_bps` of the notional (SPEC §4). Amounts are in each market's
-settle currency; the account (cash, equity, metrics) is kept in the first market's settle
-currency, converting other legs at the price of a leg that links the two currencies.
+`slippage_bps` and pay `fee_bps` of the notional, so a strategy never trades at a price it
+could not have had. Amounts are in each market's settle currency; the account (cash,
+equity, metrics) is kept in the first market's settle currency, converting other legs at the
+price of a leg that links the two currencies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,9 +38,6 @@ class Trade:
     fee: float
     currency: str
     run_pnl: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _fx_plan(markets: Sequence[MarketSpec]) -> list[tuple[int, bool] | None]:

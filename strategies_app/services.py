@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
+from bots.markets import EXCHANGE_MARKETS, KNOWN_MARKETS
 from bots.strategies.base import ParamsError, validate_params
 from bots.strategies.registry import get_strategies
 from strategies_app.models import Market, Strategy
-
-# (symbol, base, quote, settle, contract type, tick size). BitMEX lists the USD ones; sim has
-# them all, and Binance its USDT pairs.
-_USD_MARKETS = [
-    ("XBTUSD", "XBT", "USD", "XBT", "inverse", "0.5"),
-    ("ETHUSD", "ETH", "USD", "USD", "linear", "0.05"),
-    ("SOLUSD", "SOL", "USD", "USD", "linear", "0.01"),
-    ("XRPUSD", "XRP", "USD", "USD", "linear", "0.0001"),
-    ("DOGEUSD", "DOGE", "USD", "USD", "linear", "0.00001"),
-]
-_BTCUSDT = ("BTCUSDT", "BTC", "USDT", "USDT", "linear", "0.1")
-SEED_MARKETS: dict[str, list[tuple[str, str, str, str, str, str]]] = {
-    "sim": [*_USD_MARKETS, _BTCUSDT],
-    "bitmex": _USD_MARKETS,
-    "binance": [_BTCUSDT, ("ETHUSDT", "ETH", "USDT", "USDT", "linear", "0.01")],
-}
 
 
 def strategies_sync(*, reset: bool = False, using: str = "default") -> list[str]:
@@ -54,20 +40,23 @@ def strategies_sync(*, reset: bool = False, using: str = "default") -> list[str]
 
 
 def markets_seed(*, using: str = "default") -> int:
-    """The markets of SPEC §3 for sim, bitmex and binance; existing rows are left alone."""
+    """A row for each market the engine knows on each exchange that lists it (the engine's
+    list, bots.markets); existing rows are left alone, so edits made in the admin stay."""
     created = 0
     with transaction.atomic(using=using):
-        for exchange, rows in SEED_MARKETS.items():
-            for symbol, base, quote, settle, contract_type, tick in rows:
+        for exchange, symbols in EXCHANGE_MARKETS.items():
+            for symbol in symbols:
+                spec = KNOWN_MARKETS[symbol]
                 _, was_created = Market.objects.using(using).get_or_create(
                     exchange=exchange,
                     symbol=symbol,
                     defaults={
-                        "base": base,
-                        "quote": quote,
-                        "settle": settle,
-                        "contract_type": contract_type,
-                        "tick_size": tick,
+                        "base": spec.base,
+                        "quote": spec.quote,
+                        "settle": spec.settle,
+                        "contract_type": spec.contract_type,
+                        # repr: the float's shortest spelling (0.1, not 0.1000000000000000055).
+                        "tick_size": Decimal(repr(spec.tick_size)),
                     },
                 )
                 created += was_created

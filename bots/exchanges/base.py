@@ -10,8 +10,6 @@ from typing import ClassVar
 from bots.candles import Candles, timeframe_seconds
 from bots.markets import MarketSpec, market_spec
 
-LiveItem = "list[Candles] | None"
-
 
 class Exchange:
     """Public market data of one exchange. Never places orders."""

@@ -89,8 +89,8 @@ class Bar:
 class Strategy:
     """A trading strategy. Subclasses declare their metadata and parameter schema.
 
-    `param_schema` is real JSON Schema (`minimum`/`maximum`, not the seed's `min`/`max`); the
-    registry syncs these class attributes into the strategies table.
+    `param_schema` is real JSON Schema: bounds are `minimum`/`maximum`, which validators
+    enforce (a `min`/`max` key would be silently ignored); the registry syncs these class attributes into the strategies table.
 
     Trading logic, in three hooks shared by backtests and live sessions:
     - `window()`: how many candles (ending at the current one) the indicators need.

@@ -8,7 +8,7 @@ from bots.strategies.base import Rule, Strategy
 
 
 class PairTradeBot(Strategy):
-    """Statistical arbitrage on the log-price spread of two markets (SPEC §5)."""
+    """Statistical arbitrage on the log-price spread of two markets."""
 
     id = "PairTradeBot"
     name = "Pair Trade Bot"

@@ -10,7 +10,7 @@ RANGE_CANDLES = 20
 
 
 class TestBot(Strategy):
-    """Range-position mean reversion over the last 20 candles (SPEC §5)."""
+    """Range-position mean reversion over the last 20 candles."""
 
     __test__ = False  # not a pytest test class
 
