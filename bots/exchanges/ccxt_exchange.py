@@ -11,6 +11,8 @@ import time as _time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import ccxt
+
 from bots.candles import Candles, concat, timeframe_seconds
 from bots.exchanges.base import Exchange
 from bots.markets import MarketSpec
@@ -48,8 +50,6 @@ class CcxtExchange(Exchange):
         page_limit: int | None = None,
         rate_limit: bool = True,
     ):
-        import ccxt
-
         factory = getattr(ccxt, self.ccxt_id, None)
         if factory is None:
             raise ExchangeError(f"This ccxt ({ccxt.__version__}) has no {self.ccxt_id!r} exchange.")
@@ -94,8 +94,6 @@ class CcxtExchange(Exchange):
         self._declared.add(symbol)
 
     def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
-        import ccxt
-
         tf = timeframe_seconds(timeframe)
         if timeframe not in self.client.timeframes:
             raise ExchangeError(f"{self.name} has no {timeframe} candles.")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bots.exchanges.base import Exchange
+from bots.exchanges.bitmex import BitmexExchange
+from bots.exchanges.ccxt_exchange import BinanceExchange
+from bots.exchanges.sim import SimExchange
 
 
 def exchange_classes() -> dict[str, type[Exchange]]:
-    from bots.exchanges.bitmex import BitmexExchange
-    from bots.exchanges.ccxt_exchange import BinanceExchange
-    from bots.exchanges.sim import SimExchange
-
     return {cls.name: cls for cls in (SimExchange, BitmexExchange, BinanceExchange)}
 
 

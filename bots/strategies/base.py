@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import jsonschema
 import numpy as np
 
-if TYPE_CHECKING:
-    from bots.candles import Candles
+from bots.candles import Candles
 
 
 class ParamsError(ValueError):
