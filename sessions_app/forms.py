@@ -15,8 +15,8 @@ from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 
+from sessions_app import selectors
 from sessions_app.models import Session, SessionType
-from strategies_app.models import Market, Strategy
 
 DAY = 86_400
 TYPE_HELP = {
@@ -41,23 +41,6 @@ class ParamField:
     help: str = ""
     required: bool = False
     errors: list[str] = field(default_factory=list)
-
-
-def markets_for(strategy: Strategy | None, exchange: str | None = None) -> list[str]:
-    """Markets a strategy trades on the exchange: "*" is every active market there; pairs
-    ("XBTUSD+ETHUSD") are offered when all their legs exist."""
-    exchange = exchange or settings.DEFAULT_EXCHANGE
-    active = list(Market.objects.filter(exchange=exchange, active=True).values_list("symbol", flat=True))
-    if strategy is None:
-        return active
-    if "*" in strategy.supported_markets:
-        return active
-    known = set(active)
-    return [m for m in strategy.supported_markets if all(leg in known for leg in m.split("+"))]
-
-
-def strategies_for(session_type: str) -> list[Strategy]:
-    return [s for s in Strategy.objects.all() if session_type in (s.supported_types or [])]
 
 
 def _date_of(unix: int | None) -> str:
@@ -88,14 +71,14 @@ class SessionForm:
 
         types = SessionType.values
         self.type = data.get("type") if data.get("type") in types else SessionType.TEST
-        self.strategies = strategies_for(self.type)
+        self.strategies = selectors.strategy_list(session_type=self.type)
         by_id = {s.id: s for s in self.strategies}
         wanted = data.get("strategy")
         if wanted not in by_id:
             # The wireframe's default, when it fits the type; else the first that does.
             wanted = "TestBot" if "TestBot" in by_id else next(iter(by_id), None)
         self.strategy = by_id.get(wanted)
-        self.markets = markets_for(self.strategy)
+        self.markets = selectors.strategy_markets(strategy=self.strategy, exchange=settings.DEFAULT_EXCHANGE)
         self.market = (
             data.get("market")
             if data.get("market") in self.markets

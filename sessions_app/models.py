@@ -119,12 +119,9 @@ class Session(models.Model):
         return self.name or self.id
 
     @property
-    def is_active(self) -> bool:
-        return self.status == Status.RUNNING
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED
+    def waiting_for_worker(self) -> bool:
+        """Started, but no worker has claimed it yet (the queue is busy or no worker runs)."""
+        return self.status == Status.RUNNING and not self.worker
 
     @property
     def duration(self):

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sessions_app.models import Run, Session, SessionEvent, Status, Trade
+from sessions_app.models import Run, Session, SessionEvent, Trade
 
 
 def unix(value: datetime | None) -> int | None:
@@ -19,7 +19,6 @@ def number(value: Decimal | float | None) -> float | None:
 
 
 def session_data(session: Session, progress: dict[str, Any] | None = None) -> dict[str, Any]:
-    waiting = session.status == Status.RUNNING and not session.worker
     return {
         "id": session.id,
         "name": session.name,
@@ -36,7 +35,7 @@ def session_data(session: Session, progress: dict[str, Any] | None = None) -> di
         "range_start": session.range_start,
         "range_end": session.range_end,
         "status": session.status,
-        "waiting_for_worker": waiting,
+        "waiting_for_worker": session.waiting_for_worker,
         "stop_requested": session.stop_requested,
         "pid": session.pid,
         "worker": session.worker,

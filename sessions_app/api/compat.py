@@ -1,4 +1,4 @@
-"""The old system's endpoints (seed §5, SPEC §13), deprecated in favour of /api/sessions.
+"""The old system's endpoints, kept so its scripts go on working; deprecated for /api/sessions.
 
 Same auth and envelope as the API; every answer, errors included, carries the `Deprecation`
 and `Link` headers, and successful ones a `deprecated` field in the body.
@@ -7,14 +7,18 @@ and `Link` headers, and successful ones a `deprecated` field in the body.
 from __future__ import annotations
 
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_not_required
 from drf_spectacular.utils import extend_schema
 
 from sessions_app import selectors, services
 from sessions_app.api.views import endpoint, ok, request_body
-from sessions_app.models import Session, SessionType
+from sessions_app.models import SessionType
 from sessions_app.representations import session_data
+
+if TYPE_CHECKING:
+    from sessions_app.models import Session
 
 NOTICE = "Use /api/sessions"
 SUCCESSOR = '</api/sessions>; rel="successor-version"'

@@ -1,4 +1,4 @@
-"""Trades as CSV (SPEC §13 Export): streamed row by row, a header first."""
+"""Trades as CSV, for spreadsheets: streamed row by row (a run can hold millions), a header first."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.http import StreamingHttpResponse
 
 from sessions_app import selectors
-from sessions_app.models import Run, Session
+
+if TYPE_CHECKING:
+    from sessions_app.models import Run, Session
 
 HEADER = (
     "config_hash",
@@ -87,7 +90,7 @@ def _lines(rows: Iterable[tuple[Run, tuple]]) -> Iterator[str]:
 
 def trades_csv_response(session: Session, runs: list[Run]) -> StreamingHttpResponse:
     """Every trade of `runs` as a CSV download named after the session (and the run)."""
-    suffix = f"_{runs[0].config_hash}" if len(runs) == 1 and session.runs.count() > 1 else ""
+    suffix = f"_{runs[0].config_hash}" if len(runs) == 1 and selectors.run_count(session=session) > 1 else ""
     response = StreamingHttpResponse(
         _lines(selectors.trade_rows_iter(runs)), content_type="text/csv; charset=utf-8"
     )

@@ -1,11 +1,11 @@
-"""The JSON API of SPEC §8. Thin: parse the request, call a selector or service, wrap the answer."""
+"""The JSON API under /api/. Thin: parse the request, call a selector or service, wrap the answer."""
 
 from __future__ import annotations
 
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_not_required
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -13,10 +13,10 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from sessions_app import selectors, services
+from sessions_app.api import params
 from sessions_app.api.permissions import CanOperateOrReadOnly
 from sessions_app.api.trades_csv import trades_csv_response
 from sessions_app.errors import InvalidInput
-from sessions_app.models import Run, Session
 from sessions_app.representations import (
     event_data,
     market_data,
@@ -25,7 +25,9 @@ from sessions_app.representations import (
     strategy_data,
     trade_data,
 )
-from strategies_app.models import Market, Strategy
+
+if TYPE_CHECKING:
+    from sessions_app.models import Run, Session
 
 
 def endpoint(*methods: str):
@@ -57,7 +59,7 @@ def request_body(request) -> dict:
 
 def _session(session_id: str) -> Session:
     services.sessions_reap_lazily()
-    return get_object_or_404(Session.objects.select_related("created_by"), pk=session_id)
+    return selectors.session_get(session_id=session_id)
 
 
 def session_answer(session: Session) -> Response:
@@ -73,7 +75,7 @@ def sessions(request):
         session = services.session_create(user=request.user, data=request_body(request))
         return ok(status.HTTP_201_CREATED, session=session_data(session, selectors.session_progress(session)))
     services.sessions_reap_lazily()
-    page = selectors.session_list(request.query_params)
+    page = selectors.session_list(**params.session_list_query(request.query_params))
     progress = selectors.session_progress_many(page.items)
     return ok(
         sessions=[session_data(s, progress[s.pk]) for s in page.items],
@@ -116,21 +118,17 @@ def session_clone(request, session_id: str):
 
 
 def _run_or_best(session: Session, config_hash: str | None) -> Run | None:
-    if config_hash:
-        return get_object_or_404(Run, session=session, config_hash=config_hash)
-    return selectors.session_best_run(session)
+    return selectors.run_for(session=session, config_hash=config_hash)
 
 
 def _trades_page(request, run: Run | None) -> Response:
-    limit, offset = selectors.parse_paging(request.query_params)
-    trades = run.trades.order_by("entry_time", "id") if run else None
-    total = trades.count() if run else 0
-    items = [trade_data(t) for t in trades[offset : offset + limit]] if run else []
+    limit, offset = params.parse_paging(request.query_params)
+    page = selectors.trade_page(run=run, limit=limit, offset=offset)
     return ok(
-        trades=items,
-        total=total,
-        limit=limit,
-        offset=offset,
+        trades=[trade_data(t) for t in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
         config_hash=run.config_hash if run else None,
     )
 
@@ -144,7 +142,7 @@ def session_trades(request, session_id: str):
     if answer_format not in ("json", "csv"):
         raise InvalidInput.from_errors({"format": [f"Must be json or csv (got {answer_format!r})."]})
     if answer_format == "csv":
-        runs = selectors.session_export_runs(session, request.query_params.get("run"))
+        runs = selectors.session_export_runs(session=session, config_hash=request.query_params.get("run"))
         return trades_csv_response(session, runs)
     return _trades_page(request, _run_or_best(session, request.query_params.get("run")))
 
@@ -171,52 +169,40 @@ def session_equity(request, session_id: str):
 def session_logs(request, session_id: str):
     """`?tail=N` lines (default 200), or `?offset=BYTES` to follow from where the last call ended."""
     session = _session(session_id)
-    params = request.query_params
-    errors = {
-        f: ["Must be a whole number."]
-        for f in ("tail", "offset")
-        if params.get(f, "0") and not params.get(f, "0").isdigit()
-    }
-    if errors:
-        raise InvalidInput.from_errors(errors)
-    logs = selectors.session_logs(
-        session,
-        tail=min(int(params.get("tail") or 200), 5000),
-        offset=int(params["offset"]) if params.get("offset") else None,
-    )
-    return ok(**logs)
+    return ok(**selectors.session_logs(session, **params.log_query(request.query_params)))
 
 
 @endpoint("GET")
 def session_events(request, session_id: str):
     session = _session(session_id)
-    limit, offset = selectors.parse_paging(request.query_params)
-    events = session.events.order_by("created_at", "id")
-    total = events.count()
+    limit, offset = params.parse_paging(request.query_params)
+    page = selectors.event_page(session=session, limit=limit, offset=offset)
     return ok(
-        events=[event_data(e) for e in events[offset : offset + limit]],
-        total=total,
-        limit=limit,
-        offset=offset,
+        events=[event_data(e) for e in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
 @endpoint("GET")
 def session_runs(request, session_id: str):
     session = _session(session_id)
-    runs, next_cursor, total = selectors.run_list(session, request.query_params)
+    runs, next_cursor, total = selectors.run_list(
+        session=session, **params.run_list_query(request.query_params)
+    )
     return ok(runs=[run_data(r) for r in runs], total=total, next_cursor=next_cursor)
 
 
 @endpoint("GET")
 def session_run(request, session_id: str, config_hash: str):
-    run = get_object_or_404(Run, session_id=session_id, config_hash=config_hash)
+    run = selectors.run_get(session_id=session_id, config_hash=config_hash)
     return ok(run=run_data(run))
 
 
 @endpoint("GET")
 def session_run_trades(request, session_id: str, config_hash: str):
-    run = get_object_or_404(Run, session_id=session_id, config_hash=config_hash)
+    run = selectors.run_get(session_id=session_id, config_hash=config_hash)
     return _trades_page(request, run)
 
 
@@ -225,22 +211,16 @@ def session_run_trades(request, session_id: str, config_hash: str):
 
 @endpoint("GET")
 def strategies(request):
-    items = Strategy.objects.order_by("id")
-    if session_type := request.query_params.get("type"):
-        items = [s for s in items if session_type in s.supported_types]
-    items = list(items)
+    items = selectors.strategy_list(session_type=request.query_params.get("type"))
     return ok(strategies=[strategy_data(s) for s in items], total=len(items))
 
 
 @endpoint("GET")
 def strategy_detail(request, strategy_id: str):
-    return ok(strategy=strategy_data(get_object_or_404(Strategy, pk=strategy_id)))
+    return ok(strategy=strategy_data(selectors.strategy_get(strategy_id=strategy_id)))
 
 
 @endpoint("GET")
 def markets(request):
-    items = Market.objects.filter(active=True).order_by("exchange", "symbol")
-    if exchange := request.query_params.get("exchange"):
-        items = items.filter(exchange=exchange)
-    items = list(items)
+    items = selectors.market_list(exchange=request.query_params.get("exchange"))
     return ok(markets=[market_data(m) for m in items], total=len(items))

@@ -1,0 +1,126 @@
+"""The API's query strings turned into the typed arguments of the selectors.
+
+Each bad value is a 400 naming its field; the checks run in the order the answers always
+named them (status, type, dates, sort, paging, cursor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sessions_app.errors import InvalidInput
+from sessions_app.models import SessionType, Status
+from sessions_app.selectors import RUN_SORTS, SESSION_SORTS, SessionFilters
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+# Past any real page; keeps huge numbers out of SQL (SQLite and MariaDB reject them).
+MAX_OFFSET = 10**12
+
+
+def parse_sort(value: str | None, allowed: set[str], default: str) -> tuple[str, bool]:
+    """`field:dir` from a whitelist -> (field, descending)."""
+    value = value or default
+    field, _, direction = value.partition(":")
+    direction = direction or "asc"
+    if field not in allowed or direction not in ("asc", "desc"):
+        raise InvalidInput.from_errors(
+            {
+                "sort": [
+                    f"Must be field:asc or field:desc with field one of {', '.join(sorted(allowed))} (got {value!r})."
+                ]
+            }
+        )
+    return field, direction == "desc"
+
+
+def parse_paging(params: Mapping[str, Any]) -> tuple[int, int]:
+    """`limit` (default 50, clamped to 200) and `offset`; non-numbers are a 400."""
+    errors = {}
+    values = {}
+    for field, default in (("limit", DEFAULT_LIMIT), ("offset", 0)):
+        raw = params.get(field)
+        if raw in (None, ""):
+            values[field] = default
+        elif not str(raw).isdigit():
+            errors[field] = [f"Must be a whole number of 0 or more (got {raw!r})."]
+        else:
+            values[field] = int(raw)
+    if errors:
+        raise InvalidInput.from_errors(errors)
+    limit = min(values["limit"], MAX_LIMIT) or DEFAULT_LIMIT
+    return limit, min(values["offset"], MAX_OFFSET)
+
+
+def _comma_list(params: Mapping[str, Any], field: str, allowed: list[str]) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in str(params.get(field) or "").split(",") if v.strip())
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise InvalidInput.from_errors(
+            {field: [f"Unknown {field} {', '.join(bad)}; one of {', '.join(allowed)}."]}
+        )
+    return values
+
+
+def _names(params: Mapping[str, Any], field: str) -> tuple[str, ...]:
+    raw = params.get(field)
+    return tuple(v.strip() for v in raw.split(",")) if raw else ()
+
+
+def _time_param(params: Mapping[str, Any], field: str) -> datetime | None:
+    raw = params.get(field)
+    if raw in (None, ""):
+        return None
+    try:
+        if str(raw).isdigit():
+            return datetime.fromtimestamp(int(raw), tz=UTC)
+        parsed = datetime.fromisoformat(str(raw))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidInput.from_errors(
+            {field: [f"Must be Unix seconds or an ISO date (got {raw!r})."]}
+        ) from None
+
+
+def session_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /api/sessions's filters, sort and page, as selectors.session_list takes them."""
+    filters = SessionFilters(
+        statuses=_comma_list(params, "status", Status.values),
+        types=_comma_list(params, "type", SessionType.values),
+        markets=_names(params, "market"),
+        strategies=_names(params, "strategy"),
+        q=params.get("q") or "",
+        created_after=_time_param(params, "created_after"),
+        created_before=_time_param(params, "created_before"),
+    )
+    sort, descending = parse_sort(params.get("sort"), SESSION_SORTS, "created_at:desc")
+    limit, offset = parse_paging(params)
+    return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "offset": offset}
+
+
+def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /api/sessions/<id>/runs's status filter, sort and cursor, as selectors.run_list takes them."""
+    statuses = _comma_list(params, "status", Status.values)
+    sort, descending = parse_sort(params.get("sort"), RUN_SORTS, "id:asc")
+    limit, _ = parse_paging(params)
+    cursor = params.get("cursor") or "0"
+    if not str(cursor).isdigit():
+        raise InvalidInput.from_errors({"cursor": ["Not a cursor this API returned."]})
+    start = min(int(cursor), MAX_OFFSET)
+    return {"statuses": statuses, "sort": sort, "descending": descending, "limit": limit, "start": start}
+
+
+def log_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`tail` (default 200, at most 5,000) or `offset`, as selectors.session_logs takes them."""
+    errors = {
+        f: ["Must be a whole number."]
+        for f in ("tail", "offset")
+        if params.get(f, "0") and not params.get(f, "0").isdigit()
+    }
+    if errors:
+        raise InvalidInput.from_errors(errors)
+    return {
+        "tail": min(int(params.get("tail") or 200), 5000),
+        "offset": int(params["offset"]) if params.get("offset") else None,
+    }

@@ -1,0 +1,118 @@
+"""The detail view: header and metrics (polled while running), charts, trades, runs, events, logs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from sessions_app import selectors, services
+from sessions_app.models import FINISHED, SessionType, Status
+from sessions_app.views.htmx import base_context, can_operate, page_number
+
+if TYPE_CHECKING:
+    from sessions_app.models import Run, Session
+
+TRADES_PAGE_SIZE = 25
+RUNS_PAGE_SIZE = 50
+EVENTS_SHOWN = 50
+LOG_TAIL = 200
+
+
+def _live_context(request: HttpRequest, session: Session, run: Run | None) -> dict[str, Any]:
+    metrics = selectors.session_metrics(session, run)
+    row = selectors.session_rows(sessions=[session])[0]
+    return {
+        "session": session,
+        "run": run,
+        "row": row,
+        "metrics": metrics,
+        "currency": metrics.get("currency") or row["currency"],
+        "equity": selectors.session_equity(session, run),
+        "can_operate": can_operate(request),
+        "run_query": f"run={run.config_hash}" if run is not None and request.GET.get("run") else "",
+    }
+
+
+def _trades_context(session: Session, run: Run | None, number: int) -> dict[str, Any]:
+    page = selectors.trade_page_numbered(run=run, number=number, size=TRADES_PAGE_SIZE)
+    return {
+        "session": session,
+        "run": run,
+        "trades": page.items,
+        "trades_total": page.total,
+        "trades_currency": selectors.session_currency(session),
+        "trades_page": page.number,
+        "trades_pages": page.pages,
+        "trades_first": page.first,
+        "trades_last": page.last,
+    }
+
+
+def _runs_context(session: Session) -> dict[str, Any]:
+    """The sweep's runs, most profitable first, when there is more than one."""
+    run_count = selectors.run_count(session=session)
+    if run_count <= 1:
+        return {"run_count": run_count}
+    runs, _, _ = selectors.run_list(session=session, sort="total_pnl", descending=True, limit=RUNS_PAGE_SIZE)
+    return {"run_count": run_count, "runs": runs}
+
+
+def _back_url(session: Session) -> str:
+    if session.status in FINISHED:
+        return reverse("history") + "?period=all"
+    if session.type == SessionType.SCRAPER and session.status == Status.RUNNING:
+        return reverse("scrapers")
+    return reverse("running")
+
+
+@require_GET
+def session_detail(request, session_id: str):
+    services.sessions_reap_lazily()
+    session = selectors.session_get(session_id=session_id)
+    run = selectors.run_for(session=session, config_hash=request.GET.get("run"))
+    context = {
+        **base_context(request, "detail"),
+        **_live_context(request, session, run),
+        **_trades_context(session, run, 1),
+        "price_charts": selectors.session_price_charts(session=session, run=run),
+        "logs": selectors.session_logs(session, tail=LOG_TAIL),
+        "events": selectors.event_page(session=session, limit=EVENTS_SHOWN, newest_first=True).items,
+        "back": _back_url(session),
+        **_runs_context(session),
+    }
+    return render(request, "sessions/detail.html", context)
+
+
+@require_GET
+def session_live(request, session_id: str):
+    """The detail view's header status, progress and metrics: polled while the session runs."""
+    session = selectors.session_get(session_id=session_id)
+    run = selectors.run_for(session=session, config_hash=request.GET.get("run"))
+    response = render(request, "sessions/_detail_live.html", _live_context(request, session, run))
+    if session.status != Status.RUNNING and request.GET.get("was") == "running":
+        # It just ended: reload the page once so trades, charts and buttons are final.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_GET
+def session_trades(request, session_id: str):
+    session = selectors.session_get(session_id=session_id)
+    run = selectors.run_for(session=session, config_hash=request.GET.get("run"))
+    return render(request, "sessions/_trades.html", _trades_context(session, run, page_number(request.GET)))
+
+
+@require_GET
+def session_logs(request, session_id: str):
+    """New log lines after `offset`, appended to the log; polls again while running."""
+    session = selectors.session_get(session_id=session_id)
+    raw = request.GET.get("offset") or ""
+    offset = int(raw) if raw.isdigit() else None
+    logs = selectors.session_logs(session, tail=LOG_TAIL, offset=offset)
+    return render(
+        request, "sessions/_logs_poll.html", {"session": session, "logs": logs, "append": offset is not None}
+    )
