@@ -32,7 +32,7 @@ FINISHED = (Status.STOPPED, Status.COMPLETED, Status.FAILED)
 
 
 class Session(models.Model):
-    """One trading session (seed table `sessions`, plus the columns of SPEC §3)."""
+    """One trading session: a live test, a backtest (maybe a sweep of runs) or a market scraper."""
 
     id = models.CharField(max_length=36, primary_key=True, default=new_session_id, editable=False)
     name = models.CharField(max_length=255, null=True, blank=True)
@@ -61,7 +61,7 @@ class Session(models.Model):
     stop_requested = models.BooleanField(default=False)
     error = models.TextField(null=True, blank=True)
 
-    # Python and the table default to "now", as the seed's DEFAULT CURRENT_TIMESTAMP.
+    # Python and the table both default to "now": rows inserted outside Django get a time too.
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
@@ -136,7 +136,7 @@ class Session(models.Model):
 
 
 class Run(models.Model):
-    """One configuration run inside a session (seed 2's "bot run"), keyed by config hash."""
+    """One configuration of a session's strategy, run on its own and keyed by config hash."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="runs")
     config_hash = models.CharField(max_length=12)
@@ -151,7 +151,7 @@ class Run(models.Model):
     win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     max_drawdown = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     sharpe = models.DecimalField(max_digits=12, decimal_places=4, default=0)
-    # Every metric of SPEC §4 (profit_factor, fees_paid, ...) and the downsampled equity curve.
+    # Every metric the engine computes (profit_factor, fees_paid, ...) and the downsampled equity curve.
     metrics = models.JSONField(default=dict)
     equity = models.JSONField(default=list)
 
@@ -191,7 +191,7 @@ class Trade(models.Model):
 
 
 class SessionEvent(models.Model):
-    """The session's story (seed table `session_events`)."""
+    """The session's story: created, started, trades, errors, how it ended."""
 
     class EventType(models.TextChoices):
         CREATED = "created"
@@ -200,10 +200,10 @@ class SessionEvent(models.Model):
         TRADE = "trade"
         ERROR = "error"
         METRIC_UPDATE = "metric_update"
-        # Beyond the seed: how a run ended, and data-check findings worth telling.
+        # How a run ended, and data-check findings worth telling.
         COMPLETED = "completed"
         INFO = "info"
-        # Webhook deliveries when the session ended (SPEC §13).
+        # Webhook deliveries when the session ended, so a failed delivery can be seen.
         NOTIFIED = "notified"
         NOTIFY_FAILED = "notify_failed"
 
@@ -215,7 +215,7 @@ class SessionEvent(models.Model):
     class Meta:
         db_table = "session_events"
         ordering = ["created_at", "id"]
-        # SQLite wants index names unique in the database: the seed's idx_session/idx_created
+        # SQLite wants index names unique in the database: plain idx_session/idx_created
         # on this table would clash with sessions' idx_created, hence the prefix.
         indexes = [
             models.Index(fields=["session"], name="idx_event_session"),
