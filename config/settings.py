@@ -198,6 +198,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "DESCRIPTION": (
+        "Every answer is JSON with `success`; refusals add `error` (one sentence) and `errors` "
+        "(field -> messages). A method a path does not take answers 405, an unknown path 404 and "
+        "a server fault 500 (with `request_id`), in the same shape."
+    ),
+    # Sessions and strategies share the set of session types: one enum component, one name.
+    "ENUM_NAME_OVERRIDES": {"SessionTypeEnum": "sessions_app.api.serializers.SESSION_TYPES"},
+    # The values are their own labels; listing them again in each description is noise.
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
 # --- I18n, static -------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from functools import wraps
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_not_required
-from drf_spectacular.utils import extend_schema
 
 from sessions_app import selectors, services
 from sessions_app.api.views import endpoint, ok, request_body
@@ -43,7 +42,6 @@ def _answer(session: Session | None):
 
 
 @deprecated
-@extend_schema(deprecated=True)
 @endpoint("GET")
 def latest_test(request):
     """The newest test session (or null). Deprecated: use GET /api/sessions?type=test."""
@@ -51,7 +49,6 @@ def latest_test(request):
 
 
 @deprecated
-@extend_schema(deprecated=True)
 @endpoint("GET")
 def latest_backtest(request):
     """The newest backtest session (or null). Deprecated: use GET /api/sessions?type=backtest."""
@@ -59,7 +56,6 @@ def latest_backtest(request):
 
 
 @deprecated
-@extend_schema(deprecated=True)
 @endpoint("POST")
 def test_start(request):
     """Create and start a test session (market XBTUSD, strategy TestBot unless given).
@@ -68,7 +64,6 @@ def test_start(request):
 
 
 @deprecated
-@extend_schema(deprecated=True)
 @endpoint("POST")
 def market_start(request):
     """Create and start a scraper for `market`. Deprecated: POST /api/sessions (type scraper)."""

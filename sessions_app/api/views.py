@@ -6,7 +6,6 @@ from functools import wraps
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_not_required
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 
 from sessions_app import selectors, services
 from sessions_app.api import params
+from sessions_app.api.docs import operations
 from sessions_app.api.permissions import CanOperateOrReadOnly
 from sessions_app.api.trades_csv import trades_csv_response
 from sessions_app.errors import InvalidInput
@@ -35,13 +35,11 @@ def endpoint(*methods: str):
     logged-in users, writes for operators."""
 
     def decorate(view):
-        # Bodies and answers are the plain dicts of serializers.py: documented as objects.
         wrapped = api_view(list(methods))(permission_classes([CanOperateOrReadOnly])(view))
-        wrapped = extend_schema(
-            request=OpenApiTypes.OBJECT,
-            responses=OpenApiTypes.OBJECT,
-            description=(view.__doc__ or "").strip(),
-        )(wrapped)
+        wrapped = extend_schema(description=(view.__doc__ or "").strip())(wrapped)
+        # Its parameters, body and answers, declared in docs.py under the view's name.
+        for declaration in operations(view.__name__):
+            wrapped = declaration(wrapped)
         return login_not_required(wraps(view)(wrapped))
 
     return decorate
