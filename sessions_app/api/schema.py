@@ -12,9 +12,10 @@ from drf_spectacular import openapi
 class AutoSchema(openapi.AutoSchema):
     """Operation ids named after the view function (`session_detail_retrieve`).
 
-    Our function views answer plain objects, so drf-spectacular cannot tell a list from a
-    detail and derives the same id for /sessions and /sessions/{id} (warning W001, which
-    `check --deploy --fail-level WARNING` fails on). Each route has its own view function.
+    drf-spectacular derives an id from the path and, for function views answering an envelope
+    object rather than a serializer list, the same one for /sessions and /sessions/{id}
+    (warning W001, which `check --deploy --fail-level WARNING` fails on). Each route has its
+    own view function, so its name is unique.
     """
 
     def get_operation_id(self) -> str:

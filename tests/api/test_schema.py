@@ -14,8 +14,9 @@ def test_it_serves_the_openapi_schema_to_a_logged_in_user(client, viewer):
 
 
 def test_it_refuses_anonymous_users(client, db):
-    """SPEC §12: every page and endpoint needs login. DRF views opt out of Django's
-    LoginRequiredMiddleware and drf-spectacular serves with AllowAny unless told otherwise."""
+    """Every page and endpoint needs a login, the schema too (it maps the whole API). DRF views
+    opt out of Django's LoginRequiredMiddleware and drf-spectacular serves with AllowAny unless
+    told otherwise."""
     response = client.get("/api/schema/")
 
     assert response.status_code in (302, 401, 403), response.status_code
