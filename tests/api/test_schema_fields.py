@@ -220,3 +220,25 @@ def test_the_old_endpoints_are_marked_deprecated(openapi):
     for path in ("/session/test/", "/session/backtest/", "/test/start/", "/market/start/"):
         for operation in openapi["paths"][path].values():
             assert operation["deprecated"] is True, path
+
+
+def test_the_serializers_shape_what_the_api_answers(operator_api, make_session):
+    """Each describing serializer, given the answer's dict, gives the same dict back: the
+    documented fields are the answered ones, with the same values."""
+    from sessions_app.api import serializers
+
+    session = make_session(type="backtest", start=True)
+    detail = operator_api.get(f"/api/sessions/{session.pk}").json()["session"]
+    run = operator_api.get(f"/api/sessions/{session.pk}/runs").json()["runs"][0]
+    event = operator_api.get(f"/api/sessions/{session.pk}/events").json()["events"][0]
+    strategy = operator_api.get("/api/strategies").json()["strategies"][0]
+    market = operator_api.get("/api/markets").json()["markets"][0]
+
+    for serializer, answer in (
+        (serializers.SessionSerializer, detail),
+        (serializers.RunSerializer, run),
+        (serializers.EventSerializer, event),
+        (serializers.StrategySerializer, strategy),
+        (serializers.MarketSerializer, market),
+    ):
+        assert serializer(answer).data == answer, serializer.__name__
