@@ -1,4 +1,5 @@
-"""A request id on every request and answer; an unhandled error answers with it (SPEC §13)."""
+"""A request id on every request and answer; an unhandled error answers with it, so a user's
+report and the server log meet on one id."""
 
 from __future__ import annotations
 

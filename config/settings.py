@@ -158,7 +158,7 @@ if RETENTION_DAYS is not None and RETENTION_DAYS < 1:
     )
 if RETENTION_DAYS:
     CELERY_BEAT_SCHEDULE["retention"] = {"task": "sessions.retention", "schedule": 86400.0}
-# Webhooks on session end (SPEC §13): every URL here, plus each session's own notify_url.
+# Webhooks when a session ends: every URL here, plus each session's own notify_url.
 WEBHOOK_URLS = read("WEBHOOK_URLS", env.list, [])
 WEBHOOK_SECRET = read("WEBHOOK_SECRET", env.str, "")
 WEBHOOK_TRIES = read("WEBHOOK_TRIES", env.int, 5)

@@ -5,7 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("sessions_app.api.urls")),
-    # The old system's endpoints (seed §5), deprecated in favour of /api/sessions.
+    # The old system's endpoints, deprecated in favour of /api/sessions but still answering.
     path("", include("sessions_app.api.compat_urls")),
     path("", include("sessions_app.urls")),
 ]

@@ -11,7 +11,8 @@ class StrategiesAppConfig(AppConfig):
 
 
 def _sync_after_migrate(sender, using, **kwargs):
-    """`migrate` leaves the registry's strategies and the seed markets in the tables."""
+    """`migrate` leaves the registry's strategies and the built-in markets in the tables, so a fresh
+    installation can create sessions at once."""
     from strategies_app.services import markets_seed, strategies_sync
 
     strategies_sync(using=using)

@@ -2,9 +2,11 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from bots.markets import MarketSpec
+
 
 class Strategy(models.Model):
-    """Reference data for a strategy class of the registry (seed table `strategies`)."""
+    """Reference data for a strategy class of the registry, editable in the admin."""
 
     id = models.CharField(max_length=50, primary_key=True)
     name = models.CharField(max_length=100)
@@ -62,8 +64,6 @@ class Market(models.Model):
 
     def spec(self):
         """The engine's view of this market."""
-        from bots.markets import MarketSpec
-
         return MarketSpec(
             symbol=self.symbol,
             base=self.base,

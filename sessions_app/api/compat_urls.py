@@ -1,4 +1,5 @@
-"""The old system's paths (seed §5, SPEC §13), kept answering with a deprecation notice."""
+"""The old system's paths, kept answering (with a deprecation notice) so scripts written for it
+go on working while they move to /api/sessions."""
 
 from django.urls import re_path
 

@@ -1,4 +1,5 @@
-"""The error envelope of SPEC §8: {"success": false, "error": "...", "errors": {field: [...]}}."""
+"""One error shape for every /api/ answer, so clients handle failures in one place:
+{"success": false, "error": "...", "errors": {field: [...]}}."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API routes: the seed's paths under /api/, with or without a trailing slash."""
+"""API routes under /api/, with or without a trailing slash (clients differ in which they send)."""
 
 from django.urls import re_path
 
@@ -28,6 +28,6 @@ urlpatterns = [
     re_path(r"^strategies/(?P<strategy_id>[\w.-]{1,50})/?$", views.strategy_detail, name="api-strategy"),
     re_path(r"^markets/?$", views.markets, name="api-markets"),
     re_path(r"^schema/?$", SchemaView.as_view(), name="api-schema"),
-    # Last: any other /api/ path is a JSON 404, in DEBUG too (SPEC §13).
+    # Last: any other /api/ path is a JSON 404, in DEBUG too: API clients never get an HTML page.
     re_path(r"", errors.unknown_endpoint, name="api-unknown"),
 ]
