@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
+from django.db import models
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKED = sorted(
@@ -33,8 +35,18 @@ QUERY_ATTRIBUTES = {
     "clones",
 }
 SHORTCUTS = {"get_object_or_404", "get_list_or_404"}
-# What a view may import from a models module outside `if TYPE_CHECKING:`: choices, no model.
-CHOICES = {"FINISHED", "SessionType", "Status"}
+
+
+def _model_names(module: str, names: set[str]) -> set[str]:
+    """The names of `module` that are models: a view may import its choices and constants,
+    and a model only under `if TYPE_CHECKING:` (for the type hints)."""
+    imported = importlib.import_module(module)
+    return {
+        name
+        for name in names
+        if isinstance(getattr(imported, name, None), type)
+        and issubclass(getattr(imported, name), models.Model)
+    }
 
 
 def _type_checking_imports(tree: ast.AST) -> set[int]:
@@ -67,8 +79,8 @@ def orm_uses(source: str) -> list[str]:
             names = {a.name for a in node.names}
             if module.startswith("django.db") or names & SHORTCUTS:
                 found.append(f"{line}: from {module} import {', '.join(sorted(names))}")
-            elif module.endswith(".models") and names - CHOICES:
-                found.append(f"{line}: from {module} import {', '.join(sorted(names - CHOICES))}")
+            elif module.endswith(".models") and (model_names := _model_names(module, names)):
+                found.append(f"{line}: from {module} import {', '.join(sorted(model_names))}")
     return found
 
 
