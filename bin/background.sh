@@ -12,14 +12,15 @@ trap cleanup INT TERM EXIT
 start_worker_and_beat() {
   mkdir -p var/log
   # Enough worker processes for every type's limit at once: no queue waits behind another.
-  local concurrency
-  concurrency=$($PY -c "
+  local concurrency queues
+  read -r concurrency queues < <($PY -c "
 import django, os
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')
 django.setup()
 from django.conf import settings
-print(sum(settings.SESSION_LIMITS.values()) + 1)")
-  .venv/bin/celery -A config worker -Q test,backtest,scraper,default -c "$concurrency" \
+from sessions_app.services.queueing import QUEUES
+print(sum(settings.SESSION_LIMITS.values()) + 1, ','.join(QUEUES))")
+  .venv/bin/celery -A config worker -Q "$queues" -c "$concurrency" \
     -n "embedded@%h" --loglevel INFO >>var/log/worker.log 2>&1 &
   pids+=($!)
   .venv/bin/celery -A config beat --schedule var/celerybeat-schedule --loglevel INFO >>var/log/beat.log 2>&1 &

@@ -104,6 +104,12 @@ def market_specs(market: str) -> list[MarketSpec]:
 _ALIASES = {"XBT": "BTC", "USDT": "USD", "USDC": "USD", "BUSD": "USD"}
 
 
+def default_balance(settle: str) -> float:
+    """A starting balance that fits the settle currency: 1 coin for XBT/BTC-settled markets,
+    10,000 otherwise (a stablecoin or fiat account)."""
+    return 1.0 if same_currency(settle, "XBT") else 10_000.0
+
+
 def same_currency(a: str, b: str) -> bool:
     """Currencies treated as one for accounting (XBT = BTC, USD stablecoins = USD)."""
     return _ALIASES.get(a, a) == _ALIASES.get(b, b)

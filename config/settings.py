@@ -130,9 +130,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # One queue per session type: a long test session never waits behind backtests.
 # Housekeeping (reaper, retention, webhooks) runs on `default`.
 CELERY_TASK_ROUTES = {
-    "sessions.reap": {"queue": "default"},
-    "sessions.retention": {"queue": "default"},
-    "sessions.notify": {"queue": "default"},
+    "sessions.reap": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "sessions.retention": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "sessions.notify": {"queue": CELERY_TASK_DEFAULT_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-sessions": {"task": "sessions.reap", "schedule": 10.0},

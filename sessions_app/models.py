@@ -29,6 +29,9 @@ class Status(models.TextChoices):
 
 
 FINISHED = (Status.STOPPED, Status.COMPLETED, Status.FAILED)
+# Who may create, start, stop, edit and delete sessions (everyone logged in may look).
+OPERATE_CODENAME = "operate_session"
+OPERATE_PERMISSION = f"sessions_app.{OPERATE_CODENAME}"
 
 
 class Session(models.Model):
@@ -113,7 +116,7 @@ class Session(models.Model):
             # "Best first" (sort=total_pnl:desc) read from the index instead of sorting all rows.
             models.Index(fields=["-total_pnl"], name="idx_total_pnl"),
         ]
-        permissions = [("operate_session", "Can create, start, stop, edit and delete sessions")]
+        permissions = [(OPERATE_CODENAME, "Can create, start, stop, edit and delete sessions")]
 
     def __str__(self):
         return self.name or self.id

@@ -22,9 +22,9 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from sessions_app.services.queueing import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
-QUEUES = ["test", "backtest", "scraper", "default"]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-OPERATE_PERMISSION = "sessions_app.operate_session"
+from sessions_app.models import OPERATE_PERMISSION
 
 
 class CanOperateOrReadOnly(BasePermission):

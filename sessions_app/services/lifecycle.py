@@ -197,7 +197,6 @@ def session_stop(*, session: Session) -> Session:
 def _enqueue(session: Session) -> None:
     """Hand the session to a worker on its type's queue (after the start has committed)."""
     try:
-        # One queue per session type: a long test session never waits behind backtests.
         task_send(SESSION_RUN, args=[session.pk], queue=session.type)
     except Exception as exc:  # broker down: say so now rather than after the pickup timeout
         session_finish(

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from config.celery import app
+from sessions_app.models import SessionType
+
+# One queue per session type (a long test session never waits behind backtests), and one for
+# housekeeping: the reaper, retention and webhooks.
+HOUSEKEEPING_QUEUE = settings.CELERY_TASK_DEFAULT_QUEUE
+QUEUES = (*SessionType.values, HOUSEKEEPING_QUEUE)
 
 SESSION_RUN = "sessions.run"
 SESSION_NOTIFY = "sessions.notify"

@@ -16,13 +16,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 
+from bots.candles import TIMEFRAMES as CANDLE_TIMEFRAMES
+from bots.markets import default_balance as default_balance_for
 from bots.strategies.base import ParamsError
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Session, SessionType
 from strategies_app.models import Market, Strategy
 from strategies_app.services import strategy_params_validate
 
-TIMEFRAMES = ("1s", "5s", "1m", "5m", "15m", "1h", "4h", "1d")
+TIMEFRAMES = tuple(CANDLE_TIMEFRAMES)  # what the engine runs, in its order
 CONFIG_FIELDS = (
     "type",
     "market",
@@ -197,7 +199,7 @@ def _amounts_check(data: Mapping[str, Any], legs: list[Market], errors: Errors) 
     """Balance, fee and slippage as exact Decimals; a default for each one not given."""
     settle = legs[0].settle if legs else "USD"
     # An inverse contract settles in the coin: one coin, not ten thousand of them.
-    default_balance = Decimal("1") if settle in ("XBT", "BTC") else Decimal("10000")
+    default_balance = Decimal(str(default_balance_for(settle)))
     amounts = {}
     for field, default, minimum, maximum, places in (
         ("initial_balance", default_balance, Decimal("0"), Decimal("1e12"), 8),

@@ -18,14 +18,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from sessions_app.errors import ServiceError
+from sessions_app.models import OPERATE_PERMISSION
 
-OPERATE = "sessions_app.operate_session"
 CHANGED = "sessionsChanged"  # the HX-Trigger event every list refreshes on
 FORBIDDEN = "You may look but not act: the operate permission is needed."
 
 
 def can_operate(request: HttpRequest) -> bool:
-    return request.user.has_perm(OPERATE)
+    return request.user.has_perm(OPERATE_PERMISSION)
 
 
 def forbidden() -> HttpResponse:

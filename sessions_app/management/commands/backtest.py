@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bots import runner as engine
+from bots.markets import default_balance
 from bots.strategies.base import ParamsError
 from strategies_app.market_data import candles_load
 from strategies_app.models import Market, Strategy
@@ -81,7 +82,7 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown market {o['market']} on {exchange}")
         specs = [markets[s].spec() for s in symbols]
         start, end = _date(o["start"]), _date(o["end"])
-        balance = o["balance"] or (1.0 if specs[0].settle in ("XBT", "BTC") else 10_000.0)
+        balance = o["balance"] or default_balance(specs[0].settle)
         config = engine.RunConfig(
             strategy=strategy.id,
             params=params,
