@@ -32,7 +32,7 @@ def session_limits(name: str, default: str) -> dict[str, int]:
     for part in filter(None, (p.strip() for p in raw.split(","))):
         key, sep, value = part.partition("=")
         key = key.strip()
-        if not sep or key not in limits or not value.strip().isdigit():
+        if not sep or key not in limits or not value.strip().isdecimal():
             raise ImproperlyConfigured(
                 f"{name} is malformed ({raw!r}): expected e.g. test=3,backtest=1,scraper=5"
             )

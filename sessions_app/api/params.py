@@ -43,7 +43,7 @@ def parse_paging(params: Mapping[str, Any]) -> tuple[int, int]:
         raw = params.get(field)
         if raw in (None, ""):
             values[field] = default
-        elif not str(raw).isdigit():
+        elif not str(raw).isdecimal():
             errors[field] = [f"Must be a whole number of 0 or more (got {raw!r})."]
         else:
             values[field] = int(raw)
@@ -73,7 +73,7 @@ def _time_param(params: Mapping[str, Any], field: str) -> datetime | None:
     if raw in (None, ""):
         return None
     try:
-        if str(raw).isdigit():
+        if str(raw).isdecimal():
             return datetime.fromtimestamp(int(raw), tz=UTC)
         parsed = datetime.fromisoformat(str(raw))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -105,7 +105,7 @@ def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
     sort, descending = parse_sort(params.get("sort"), RUN_SORTS, "id:asc")
     limit, _ = parse_paging(params)
     cursor = params.get("cursor") or "0"
-    if not str(cursor).isdigit():
+    if not str(cursor).isdecimal():
         raise InvalidInput.from_errors({"cursor": ["Not a cursor this API returned."]})
     start = min(int(cursor), MAX_OFFSET)
     return {"statuses": statuses, "sort": sort, "descending": descending, "limit": limit, "start": start}
@@ -116,7 +116,7 @@ def log_query(params: Mapping[str, Any]) -> dict[str, Any]:
     errors = {
         f: ["Must be a whole number."]
         for f in ("tail", "offset")
-        if params.get(f, "0") and not params.get(f, "0").isdigit()
+        if params.get(f, "0") and not params.get(f, "0").isdecimal()
     }
     if errors:
         raise InvalidInput.from_errors(errors)

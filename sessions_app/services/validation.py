@@ -318,7 +318,7 @@ def _unix_seconds(value: Any) -> int | None:
         return value if 0 <= value < 2**40 else None
     if isinstance(value, float) and value.is_integer():
         return _unix_seconds(int(value))
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         return _unix_seconds(int(value.strip()))
     return None
 

@@ -111,7 +111,7 @@ def session_logs(request, session_id: str):
     """New log lines after `offset`, appended to the log; polls again while running."""
     session = selectors.session_get(session_id=session_id)
     raw = request.GET.get("offset") or ""
-    offset = int(raw) if raw.isdigit() else None
+    offset = int(raw) if raw.isdecimal() else None
     logs = selectors.session_logs(session, tail=LOG_TAIL, offset=offset)
     return render(
         request, "sessions/_logs_poll.html", {"session": session, "logs": logs, "append": offset is not None}

@@ -54,7 +54,7 @@ def is_partial(request: HttpRequest) -> bool:
 def page_number(query: QueryDict) -> int:
     """`?page=N`, 1 when missing or not a positive whole number."""
     raw = query.get("page") or "1"
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+    return int(raw) if raw.isdecimal() and int(raw) >= 1 else 1
 
 
 def _trigger(response: HttpResponse, **events: Any) -> HttpResponse:

@@ -133,3 +133,20 @@ def test_an_html_page_error_is_the_products_500_page_with_the_request_id(
     assert "Something went wrong" in page and "Your Bots" in page
     assert response["X-Request-ID"] in page
     assert any(response["X-Request-ID"] in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/sessions?limit=²",
+        "/api/sessions?offset=²",
+        "/api/sessions/{id}/events?limit=²",
+        "/api/sessions/{id}/trades?offset=²",
+        "/api/sessions/{id}/logs?tail=²",
+        "/api/sessions/{id}/runs?cursor=²",
+    ],
+)
+def test_digits_that_are_not_decimal_are_a_400_not_a_500(operator_api, make_session, assert_refused, path):
+    """'²'.isdigit() is true but int('²') fails: numbers are checked as decimals."""
+    session = make_session(type="backtest")
+    assert_refused(operator_api.get(path.format(id=session.pk)), 400)

@@ -11,7 +11,7 @@ OPTIONS = {"older_than": "--older-than", "status": "--status", "archive": "--arc
 
 
 def _days(value: str) -> int:
-    if not value.strip().isdigit():
+    if not value.strip().isdecimal():
         raise argparse.ArgumentTypeError(f"must be a whole number of days, 0 or more (got {value!r})")
     return int(value)
 
