@@ -175,6 +175,12 @@ class Trade(models.Model):
         LONG = "long"
         SHORT = "short"
 
+    # What a trade is, in one order: bulk inserts, exports and archives all use it.
+    VALUE_FIELDS = (
+        "market", "side", "entry_time", "entry_price", "entry_size", "exit_time", "exit_price",
+        "exit_size", "realized_pnl", "fee",
+    )  # fmt: skip
+
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="trades")
     market = models.CharField(max_length=20)
     side = models.CharField(max_length=5, choices=Side.choices)

@@ -13,19 +13,7 @@ from sessions_app.selectors.paging import NumberedPage, Page, numbered_page, off
 from sessions_app.selectors.reference import market_quotes
 from strategies_app.market_data import chart_closes
 
-TRADE_EXPORT_FIELDS = (
-    "id",
-    "market",
-    "side",
-    "entry_time",
-    "entry_price",
-    "entry_size",
-    "exit_time",
-    "exit_price",
-    "exit_size",
-    "realized_pnl",
-    "fee",
-)
+TRADE_EXPORT_FIELDS = ("id", *Trade.VALUE_FIELDS)
 # Markers drawn on a price chart at most; more would hide the price under them.
 CHART_TRADES = 400
 

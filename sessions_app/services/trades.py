@@ -13,19 +13,7 @@ from sessions_app.models import Session, Trade
 
 TRADE_BATCH = 2000
 # A trade row as `trades_insert` takes it: these columns, in this order.
-TRADE_COLUMNS = (
-    "run_id",
-    "market",
-    "side",
-    "entry_time",
-    "entry_price",
-    "entry_size",
-    "exit_time",
-    "exit_price",
-    "exit_size",
-    "realized_pnl",
-    "fee",
-)
+TRADE_COLUMNS = ("run_id", *Trade.VALUE_FIELDS)
 
 
 def trades_insert(rows: list[tuple]) -> None:
