@@ -5,10 +5,12 @@ Also the data check before a backtest and a resumable history download into the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 
 from bots import archive
-from bots.candles import Candles, timeframe_seconds
+from bots.candles import PRICE_COLUMNS, Candles, timeframe_seconds
 from bots.exchanges.base import Exchange
 from bots.exchanges.registry import get_exchange
 
@@ -33,6 +35,28 @@ def load_candles(
     if archive_root is None:
         raise ValueError(f"Candles of {exchange} come from the archive: no archive root given.")
     return archive.load(archive_root, exchange, symbol, timeframe, start, end)
+
+
+def data_fingerprint(
+    exchange: str, timeframe: str, start: int | None, end: int | None, candles: dict[str, Candles]
+) -> str:
+    """A hash of the candles a run reads (first 16 hex of a sha256). For a generated exchange
+    its generator version, markets, timeframe and range say it all (the candles are a pure
+    function of them); for archive data, the loaded arrays themselves, so a re-import or a
+    filled gap changes it."""
+    digest = hashlib.sha256()
+    if exchange in GENERATED:
+        version = getattr(get_exchange(exchange), "generator_version", 0)
+        key = [exchange, version, sorted(candles), timeframe, start, end]
+        digest.update(json.dumps(key).encode())
+        return digest.hexdigest()[:16]
+    digest.update(json.dumps([exchange, timeframe, start, end]).encode())
+    for symbol in sorted(candles):
+        legs = candles[symbol]
+        digest.update(symbol.encode())
+        for column in ("time", *PRICE_COLUMNS):
+            digest.update(getattr(legs, column).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def check_data(

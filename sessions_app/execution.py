@@ -30,7 +30,7 @@ from sessions_app import selectors, services
 from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.selectors import equity_key, progress_key
 from sessions_app.services.trades import trades_file_write, trades_insert
-from strategies_app.market_data import candles_load, exchange_get
+from strategies_app.market_data import candles_fingerprint, candles_load, exchange_get
 from strategies_app.models import Market
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,14 @@ def _run(session: Session, sink: SessionSink) -> bool:
             end=session.range_end,
         )
         _report_data_check(session, sink, candles)
+        # Once per session: every run of a sweep reads the same candles.
+        sink.data_fingerprint = candles_fingerprint(
+            exchange=session.exchange,
+            timeframe=session.timeframe,
+            start=session.range_start,
+            end=session.range_end,
+            candles=candles,
+        )
         sink.runs_total = len(runs)
         for index, run in enumerate(runs):
             sink.begin_run(run, index)
@@ -188,6 +196,7 @@ class SessionSink:
         self.run: Run | None = None
         self.run_index = 0
         self.runs_total = 1
+        self.data_fingerprint: str | None = None
         self.stop_event = threading.Event()
         self.done = 0
         self.total: int | None = None
@@ -269,6 +278,12 @@ class SessionSink:
     # --- runs ------------------------------------------------------------------------------
 
     def begin_run(self, run: Run, index: int) -> None:
+        services.run_begin(
+            run=run,
+            worker=self.session.worker or worker_name(),
+            pid=self.session.pid or os.getpid(),
+            data_fingerprint=self.data_fingerprint,
+        )
         self.run, self.run_index = run, index
         self.equity, self.metrics = [], {}
 

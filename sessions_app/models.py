@@ -101,6 +101,8 @@ class Session(models.Model):
     # sha256 of the legacy trades file this session was imported from: a second import of
     # the same file finds it here and creates nothing.
     import_sha256 = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # A backtest run identical to a completed one (config hash and data fingerprint) copies it.
+    reuse = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         db_table = "sessions"
@@ -148,6 +150,14 @@ class Run(models.Model):
     error = models.TextField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # Who computed it (the worker's name, "node:pid", and the pid), on what candles (a hash of
+    # the data it read), or which completed run it was copied from instead.
+    worker = models.CharField(max_length=255, null=True, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    data_fingerprint = models.CharField(max_length=64, null=True, blank=True)
+    reused_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reuses"
+    )
 
     trade_count = models.IntegerField(default=0)
     total_pnl = models.DecimalField(max_digits=20, decimal_places=8, default=0)
@@ -164,7 +174,11 @@ class Run(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "config_hash"], name="uniq_run_config_hash")
         ]
-        indexes = [models.Index(fields=["session", "-total_pnl"], name="idx_run_profit")]
+        indexes = [
+            models.Index(fields=["session", "-total_pnl"], name="idx_run_profit"),
+            # Reuse looks up a completed run by what makes it and what it read.
+            models.Index(fields=["config_hash", "data_fingerprint", "status"], name="idx_run_reuse"),
+        ]
 
     def __str__(self):
         return f"{self.session_id}:{self.config_hash}"

@@ -73,6 +73,10 @@ def run_data(run: Run) -> dict[str, Any]:
         "error": run.error,
         "started_at": unix(run.started_at),
         "stopped_at": unix(run.stopped_at),
+        "worker": run.worker,
+        "pid": run.pid,
+        "data_fingerprint": run.data_fingerprint,
+        "reused_from": run.reused_from_id,
         "trade_count": run.trade_count,
         "total_pnl": number(run.total_pnl),
         "win_rate": number(run.win_rate),
@@ -131,4 +135,17 @@ def market_data(market) -> dict[str, Any]:
         "contract_type": market.contract_type,
         "tick_size": number(market.tick_size),
         "active": market.active,
+    }
+
+
+def run_session_data(session: Session) -> dict[str, Any]:
+    """What names a run's session beside runs of other sessions (Compare)."""
+    return {
+        "id": session.id,
+        "name": session.name,
+        "market": session.market,
+        "strategy": session.strategy,
+        "timeframe": session.timeframe,
+        "range_start": session.range_start,
+        "range_end": session.range_end,
     }

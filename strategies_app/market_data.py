@@ -16,7 +16,7 @@ from django.conf import settings
 from bots.archive import latest_time
 from bots.archive import load as archive_load
 from bots.candles import Candles
-from bots.data import load_candles
+from bots.data import data_fingerprint, load_candles
 from bots.exchanges.base import Exchange
 from bots.exchanges.registry import get_exchange
 from bots.exchanges.sim import SimExchange
@@ -42,6 +42,14 @@ def candles_load(
     scrapers, `download_candles` and `import_candles` recorded)."""
     root = str(settings.DATA_ROOT)
     return {symbol: load_candles(exchange, symbol, timeframe, start, end, root) for symbol in symbols}
+
+
+def candles_fingerprint(
+    *, exchange: str, timeframe: str, start: int | None, end: int | None, candles: dict[str, Candles]
+) -> str:
+    """The hash of what `candles_load` gave (bots.data.data_fingerprint): runs with the same
+    config hash and fingerprint compute the same results."""
+    return data_fingerprint(exchange, timeframe, start, end, candles)
 
 
 def archive_day_paths(*, exchange: str, symbols: list[str], day: date) -> list[str]:

@@ -108,6 +108,9 @@ class SimExchange(Exchange):
     """Deterministic synthetic markets; no network."""
 
     name = "sim"
+    # Raise it whenever a change here changes any candle: runs' data fingerprints include it,
+    # so runs computed on the old candles are no longer reused.
+    generator_version = 1
     poll_seconds = 0.0
 
     def profile(self, symbol: str) -> tuple[float, float, float]:

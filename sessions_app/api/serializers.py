@@ -58,13 +58,14 @@ class SweepField(serializers.JSONField):
     pass
 
 
-@extend_schema_field(
-    {
-        "type": "array",
-        "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
-        "description": "[[Unix seconds, equity], ...], downsampled to about 2,000 points.",
-    }
-)
+EQUITY_CURVE = {
+    "type": "array",
+    "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+    "description": "[[Unix seconds, equity], ...], downsampled to about 2,000 points.",
+}
+
+
+@extend_schema_field(EQUITY_CURVE)
 class EquityField(serializers.JSONField):
     pass
 
@@ -146,6 +147,14 @@ class RunSerializer(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
     started_at = _nullable_unix("Start")
     stopped_at = _nullable_unix("End")
+    worker = serializers.CharField(allow_null=True, help_text="Who computed it: node:pid.")
+    pid = serializers.IntegerField(allow_null=True)
+    data_fingerprint = serializers.CharField(
+        allow_null=True, help_text="A hash of the candles the run read (16 hex)."
+    )
+    reused_from = serializers.IntegerField(
+        allow_null=True, help_text="The completed run whose results were copied, not computed again."
+    )
     trade_count = serializers.IntegerField()
     total_pnl = serializers.FloatField()
     win_rate = serializers.FloatField()
@@ -363,6 +372,39 @@ class RunPageSerializer(serializers.Serializer):
 class RunAnswerSerializer(serializers.Serializer):
     success = _success(True)
     run = RunSerializer()
+
+
+class RunSessionSerializer(serializers.Serializer):
+    """What names a run's session beside runs of other sessions."""
+
+    id = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+    market = serializers.CharField()
+    strategy = serializers.CharField()
+    timeframe = serializers.ChoiceField(choices=TIMEFRAME_CHOICES)
+    range_start = serializers.IntegerField(allow_null=True, help_text=f"Backtests only ({UNIX}).")
+    range_end = serializers.IntegerField(allow_null=True, help_text=f"Backtests only ({UNIX}).")
+
+
+class ComparedRunSerializer(RunSerializer):
+    session = RunSessionSerializer()
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": EQUITY_CURVE,
+        "description": "Run id -> its equity curve.",
+    }
+)
+class EquityByRunField(serializers.JSONField):
+    pass
+
+
+class CompareAnswerSerializer(serializers.Serializer):
+    success = _success(True)
+    runs = ComparedRunSerializer(many=True, help_text="In the order asked.")
+    equity = EquityByRunField()
 
 
 class StrategyListSerializer(serializers.Serializer):

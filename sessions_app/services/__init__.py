@@ -32,6 +32,7 @@ from sessions_app.services.restore import session_restore
 from sessions_app.services.runs import HASHED_FIELDS, config_hash
 from sessions_app.services.validation import CONFIG_FIELDS, MAX_SWEEP_RUNS, TEXT_FIELDS, TIMEFRAMES
 from sessions_app.services.worker import (
+    run_begin,
     session_claim,
     session_files_set,
     session_finish,
@@ -53,6 +54,7 @@ __all__ = [
     "legacy_test_start",
     "legacy_trades_import",
     "scraper_start",
+    "run_begin",
     "session_claim",
     "session_clone",
     "session_create",

@@ -27,9 +27,16 @@ def session_claim(*, session_id: str, worker: str, pid: int) -> Session | None:
     )
     if not claimed:
         return None
-    session = Session.objects.get(pk=session_id)
-    session.runs.filter(status=Status.CREATED).update(status=Status.RUNNING, started_at=now)
-    return session
+    # Its runs stay `created` until the runner takes each one (run_begin).
+    return Session.objects.get(pk=session_id)
+
+
+def run_begin(*, run: Run, worker: str, pid: int, data_fingerprint: str | None = None) -> None:
+    """A run starts on this worker: running, stamped with who runs it and on what candles."""
+    fields = {"status": Status.RUNNING, "started_at": timezone.now(), "worker": worker, "pid": pid}
+    if data_fingerprint is not None:
+        fields["data_fingerprint"] = data_fingerprint
+    Run.objects.filter(pk=run.pk, status__in=[Status.CREATED, Status.RUNNING]).update(**fields)
 
 
 def session_heartbeat(*, session_id: str, progress_done: int, progress_total: int | None) -> tuple[str, bool]:
