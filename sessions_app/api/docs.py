@@ -253,6 +253,23 @@ OPERATIONS: dict[str, list] = {
             responses=_answers(TRADE_PAGE, 400, 404),
         )
     ],
+    "compare": [
+        extend_schema(
+            summary="Compare runs",
+            tags=[DATA],
+            parameters=[
+                OpenApiParameter(
+                    "runs",
+                    {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 8},
+                    style="form",
+                    explode=False,
+                    required=True,
+                    description="Comma list of 2 to 8 distinct run ids, from any sessions.",
+                )
+            ],
+            responses=_answers({200: s.CompareAnswerSerializer}, 400, 404),
+        )
+    ],
     "strategies": [
         extend_schema(
             summary="List strategies",

@@ -124,3 +124,37 @@ def log_query(params: Mapping[str, Any]) -> dict[str, Any]:
         "tail": min(int(params.get("tail") or 200), 5000),
         "offset": int(params["offset"]) if params.get("offset") else None,
     }
+
+
+# Compare: how many runs (or sessions) fit side by side.
+COMPARE_MIN, COMPARE_MAX = 2, 8
+SESSION_ID_CHARS = set("0123456789abcdefABCDEF-")
+
+
+def compare_ids(raw: str | None, field: str, *, whole_numbers: bool) -> tuple:
+    """`2,5,9` -> (2, 5, 9): 2 to 8 distinct ids, whole numbers (run ids) or session ids."""
+    if not raw or not raw.strip():
+        raise InvalidInput.from_errors(
+            {field: [f"Required: {COMPARE_MIN} to {COMPARE_MAX} ids, comma-separated."]}
+        )
+    values = [v.strip() for v in raw.split(",")]
+    if whole_numbers:
+        well_formed = all(v.isdecimal() and len(v) <= 18 for v in values)
+    else:
+        well_formed = all(v and len(v) <= 36 and set(v) <= SESSION_ID_CHARS for v in values)
+    if not well_formed:
+        kind = "whole numbers" if whole_numbers else "session ids"
+        raise InvalidInput.from_errors({field: [f"Must be a comma list of {kind} (got {raw!r})."]})
+    ids = tuple(int(v) for v in values) if whole_numbers else tuple(values)
+    if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
+        raise InvalidInput.from_errors(
+            {field: [f"Compare takes {COMPARE_MIN} to {COMPARE_MAX} ids (got {len(ids)})."]}
+        )
+    if len(set(ids)) != len(ids):
+        raise InvalidInput.from_errors({field: ["Each id once: the list has duplicates."]})
+    return ids
+
+
+def compare_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /api/compare's `runs`, as selectors.compare_runs takes them."""
+    return {"run_ids": compare_ids(params.get("runs"), "runs", whole_numbers=True)}

@@ -24,6 +24,7 @@ urlpatterns = [
     re_path(
         rf"^sessions/{ID}/runs/{HASH}/trades/?$", views.session_run_trades, name="api-session-run-trades"
     ),
+    re_path(r"^compare/?$", views.compare, name="api-compare"),
     re_path(r"^strategies/?$", views.strategies, name="api-strategies"),
     re_path(r"^strategies/(?P<strategy_id>[\w.-]{1,50})/?$", views.strategy_detail, name="api-strategy"),
     re_path(r"^markets/?$", views.markets, name="api-markets"),

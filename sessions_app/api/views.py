@@ -21,6 +21,7 @@ from sessions_app.representations import (
     event_data,
     market_data,
     run_data,
+    run_session_data,
     session_data,
     strategy_data,
     trade_data,
@@ -202,6 +203,16 @@ def session_run(request, session_id: str, config_hash: str):
 def session_run_trades(request, session_id: str, config_hash: str):
     run = selectors.run_get(session_id=session_id, config_hash=config_hash)
     return _trades_page(request, run)
+
+
+@endpoint("GET")
+def compare(request):
+    """2 to 8 runs of any sessions side by side, in the order asked, with their equity curves."""
+    compared = selectors.compare_runs(**params.compare_query(request.query_params))
+    return ok(
+        runs=[{**run_data(c.run), "session": run_session_data(c.session)} for c in compared],
+        equity={str(c.run.pk): c.equity for c in compared},
+    )
 
 
 # --- reference data ---------------------------------------------------------------------------

@@ -6,11 +6,13 @@
   rows, the detail view's price charts.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
 - reference: strategies and markets, and the currency a session counts in.
+- compare: runs from any sessions side by side, and sessions' best runs to compare.
 
 Arguments are keyword-only and typed (datetimes, tuples of values): turning a query string into
 them is the caller's job (the API's `sessions_app.api.params`, the views' own parsing).
 """
 
+from sessions_app.selectors.compare import ComparedRun, compare_best_run_ids, compare_runs
 from sessions_app.selectors.paging import NumberedPage, Page
 from sessions_app.selectors.reference import (
     market_choices,
@@ -71,9 +73,12 @@ __all__ = [
     "RUN_SORTS",
     "SESSION_SORTS",
     "TRADE_EXPORT_FIELDS",
+    "ComparedRun",
     "NumberedPage",
     "Page",
     "SessionFilters",
+    "compare_best_run_ids",
+    "compare_runs",
     "equity_key",
     "event_page",
     "history_page",

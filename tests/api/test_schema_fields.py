@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from sessions_app.api.docs import OPERATIONS
+
 OPENAPI_JSON = "application/vnd.oai.openapi+json"
 SESSION_TYPES = ["test", "backtest", "scraper"]
 STATUSES = ["created", "running", "stopped", "completed", "failed"]
@@ -141,7 +143,8 @@ def test_every_operation_answers_with_described_fields(openapi):
     operations = [
         (path, method, op) for path, item in openapi["paths"].items() for method, op in item.items()
     ]
-    assert len(operations) == 23
+    # Every operation docs.py declares (one per method of each view) is in the schema.
+    assert len(operations) == sum(len(declarations) for declarations in OPERATIONS.values())
 
     for path, method, operation in operations:
         label = f"{method.upper()} {path}"
