@@ -1,7 +1,8 @@
 """Reads the HTML dashboard and the JSON API share, one home each, split by subject.
 
 - sessions: one session by id, the filtered lists, History's page, the dashboard's lists, events.
-- runs: the run a page is about (named or best), a session's runs, the runs an export covers.
+- runs: the run a page is about (named or best), a session's runs, the runs an export covers,
+  seed 2's summary of a set of runs.
 - trades: trade pages (newest first for the dashboard, entry order for the API), the export's
   rows, the detail view's price charts.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
@@ -40,6 +41,7 @@ from sessions_app.selectors.runs import (
     run_for,
     run_get,
     run_list,
+    runs_summary,
     session_best_run,
     session_export_runs,
 )
@@ -90,6 +92,7 @@ __all__ = [
     "run_for",
     "run_get",
     "run_list",
+    "runs_summary",
     "scrapers_running",
     "session_best_run",
     "session_currencies",

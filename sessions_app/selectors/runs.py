@@ -1,13 +1,16 @@
-"""Runs: the one a view shows, a session's runs, the runs a trades export covers."""
+"""Runs: the one a view shows, a session's runs, the runs a trades export covers, summaries."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from django.db.models import Avg, Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from sessions_app.errors import NotFound
-from sessions_app.models import Run, Session
+from sessions_app.models import Run, Session, Status
+from sessions_app.representations import number
 
 # Fields a session's runs can be sorted by.
 RUN_SORTS = {"total_pnl", "trade_count", "win_rate", "max_drawdown", "sharpe", "id"}
@@ -65,3 +68,40 @@ def session_export_runs(*, session: Session, config_hash: str | None) -> list[Ru
         if not runs:
             raise NotFound(f"No run {config_hash} in this session.", {"run": ["Unknown run."]})
     return list(runs)
+
+
+def runs_summary(*, runs: QuerySet[Run]) -> dict[str, Any]:
+    """Seed 2's SessionSummary (snake_case) of these runs, aggregated in the database.
+
+    One home for both uses: a session's `summary` (its runs) and `/api/runs/summary` (every
+    run of a (symbol, timeframe, range) group across sessions). Profits count completed runs
+    only; `best_config_hash` is the completed run of highest profit (lowest id on a tie); the
+    "last" run is the newest (highest id) that has started, `current_profit` its profit so far.
+    """
+    completed = Q(status=Status.COMPLETED)
+    totals = runs.aggregate(
+        run_count=Count("id"),
+        completed_runs=Count("id", filter=completed),
+        error_count=Count("id", filter=Q(status=Status.FAILED)),
+        running=Count("id", filter=Q(status=Status.RUNNING)),
+        best_profit=Max("total_pnl", filter=completed),
+        avg_profit=Avg("total_pnl", filter=completed),
+    )
+    best = runs.filter(completed).order_by("-total_pnl", "id").values("config_hash").first()
+    last = (
+        runs.filter(Q(started_at__isnull=False) | Q(stopped_at__isnull=False))
+        .order_by("-id")
+        .values("config_hash", "total_pnl")
+        .first()
+    )
+    return {
+        "run_count": totals["run_count"],
+        "completed_runs": totals["completed_runs"],
+        "error_count": totals["error_count"],
+        "best_profit": number(totals["best_profit"]),
+        "best_config_hash": best["config_hash"] if best else None,
+        "avg_profit": number(totals["avg_profit"]),
+        "last_config_hash": last["config_hash"] if last else None,
+        "current_profit": number(last["total_pnl"]) if last else None,
+        "active": totals["running"] > 0,
+    }
