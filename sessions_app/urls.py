@@ -10,6 +10,7 @@ urlpatterns = [
     path("scrapers/", views.scrapers, name="scrapers"),
     path("scrapers/start/", views.scraper_start, name="scraper_start"),
     path("history/", views.history, name="history"),
+    path("compare/", views.compare, name="compare"),
     path("sessions/new/", views.session_new, name="session_new"),
     path("sessions/<str:session_id>/", views.session_detail, name="session_detail"),
     path("sessions/<str:session_id>/row/", views.session_row, name="session_row"),

@@ -194,3 +194,59 @@ def price_chart(prices, trades, market: str = "", quote: str = "") -> SafeString
                 f'<circle class="mark exit {outcome}" cx="{ex:.1f}" cy="{ey:.1f}" r="4.5"><title>{tip}</title></circle>'
             )
     return _svg(f"Price of {market} with trade entries and exits", body)
+
+
+# Eight colours told apart on light and dark backgrounds (Tableau 10), one per compared run.
+SERIES_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
+
+
+def _as_return(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A curve as percent gained since its first point."""
+    first = points[0][1]
+    if not first:
+        return []
+    return [(t, (v / first - 1) * 100) for t, v in points]
+
+
+@register.filter(name="series_colour")
+def _colour(k: int) -> str:
+    """The colour of the k-th compared run: its line, its legend swatch, its table column."""
+    return SERIES_COLOURS[int(k) % len(SERIES_COLOURS)]
+
+
+def _legend_item(k: int, item: dict, has_curve: bool) -> str:
+    note = "" if has_curve else ' <span class="muted">(no curve yet)</span>'
+    return (
+        f'<li><span class="swatch" style="background: {_colour(k)}" aria-hidden="true"></span>'
+        f"{escape(item.get('label') or '')}{note}</li>"
+    )
+
+
+@register.simple_tag
+def overlay_chart(series) -> SafeString:
+    """Several equity curves in one frame, each in its colour, with a legend. `series` is a
+    list of {"label", "points", "currency"}; curves in different currencies are drawn as
+    percent return from their start (one scale would mix units)."""
+    curves = [(item, _clean(item.get("points"))) for item in series or []]
+    currencies = {item.get("currency") or "" for item, _ in curves}
+    as_return = len(currencies) > 1
+    if as_return:
+        curves = [(item, _as_return(points) if points else []) for item, points in curves]
+    drawn = [(k, item, points) for k, (item, points) in enumerate(curves) if len(points) >= 2]
+    if not drawn:
+        return _empty("Equity curves", "No equity data yet.")
+    times = [t for _, _, points in drawn for t, _ in points]
+    values = [v for _, _, points in drawn for _, v in points]
+    frame = _Frame(times, values)
+    unit = "%" if as_return else (currencies.pop() or None)
+    body = _axes(frame, unit, 2 if as_return else None)
+    for k, item, points in drawn:
+        coords = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in points)
+        body.append(
+            f'<polyline class="line series" data-series="{k}" stroke="{_colour(k)}" '
+            f'points="{coords}"><title>{escape(item.get("label") or "")}</title></polyline>'
+        )
+    legend = "".join(_legend_item(k, item, len(points) >= 2) for k, (item, points) in enumerate(curves))
+    title = "Equity curves, percent return from start" if as_return else f"Equity curves in {unit or ''}"
+    chart = _svg(title.strip(), body)
+    return mark_safe(f'<figure class="overlay">{chart}<ul class="legend">{legend}</ul></figure>')

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -17,7 +18,16 @@ if TYPE_CHECKING:
     from sessions_app.models import Run, Session
 
 TRADES_PAGE_SIZE = 25
-RUNS_PAGE_SIZE = 50
+RUNS_PAGE_SIZE = 25
+# The runs table's sortable columns (keys from selectors.RUN_SORTS), in the table's order.
+RUN_COLUMNS = (
+    ("id", "Run"),
+    ("trade_count", "Trades"),
+    ("total_pnl", "PnL"),
+    ("win_rate", "Win Rate"),
+    ("max_drawdown", "Max DD"),
+    ("sharpe", "Sharpe"),
+)
 EVENTS_SHOWN = 50
 LOG_TAIL = 200
 
@@ -52,13 +62,60 @@ def _trades_context(session: Session, run: Run | None, number: int) -> dict[str,
     }
 
 
-def _runs_context(session: Session) -> dict[str, Any]:
-    """The sweep's runs, most profitable first, when there is more than one."""
+def _runs_query(query: QueryDict, **changes: Any) -> str:
+    """The page's query with the runs table's sort or page changed (the chosen run is kept)."""
+    merged = query.copy()
+    for key, value in changes.items():
+        merged[key] = value
+    return merged.urlencode()
+
+
+def _runs_sort(query: QueryDict) -> tuple[str, bool]:
+    """`runs_sort` from the runs' whitelist (most profitable first by default), `runs_dir`."""
+    sort = query.get("runs_sort")
+    if sort not in selectors.RUN_SORTS:
+        return "total_pnl", True
+    return sort, query.get("runs_dir") != "asc"
+
+
+def _runs_context(session: Session, query: QueryDict) -> dict[str, Any]:
+    """A sweep's runs, a page at a time, sorted by a column, when there is more than one."""
     run_count = selectors.run_count(session=session)
     if run_count <= 1:
         return {"run_count": run_count}
-    runs, _, _ = selectors.run_list(session=session, sort="total_pnl", descending=True, limit=RUNS_PAGE_SIZE)
-    return {"run_count": run_count, "runs": runs}
+    sort, descending = _runs_sort(query)
+    pages = max(1, math.ceil(run_count / RUNS_PAGE_SIZE))
+    number = min(page_number(query, "runs_page"), pages)
+    runs, _, _ = selectors.run_list(
+        session=session,
+        sort=sort,
+        descending=descending,
+        limit=RUNS_PAGE_SIZE,
+        start=(number - 1) * RUNS_PAGE_SIZE,
+    )
+    columns = [
+        {
+            "label": label,
+            "numeric": key != "id",
+            "active": key == sort,
+            "dir": ("desc" if descending else "asc") if key == sort else "",
+            # A click on the active column flips it; a new one starts with the best (highest) first.
+            "query": _runs_query(
+                query, runs_sort=key, runs_dir="asc" if key == sort and descending else "desc", runs_page=1
+            ),
+        }
+        for key, label in RUN_COLUMNS
+    ]
+    first = (number - 1) * RUNS_PAGE_SIZE
+    return {
+        "run_count": run_count,
+        "runs": runs,
+        "run_columns": columns,
+        "runs_first": first + 1,
+        "runs_last": first + len(runs),
+        "runs_prev_query": _runs_query(query, runs_page=number - 1) if number > 1 else None,
+        "runs_next_query": _runs_query(query, runs_page=number + 1) if number < pages else None,
+    }
 
 
 def _back_url(session: Session) -> str:
@@ -82,7 +139,7 @@ def session_detail(request, session_id: str):
         "logs": selectors.session_logs(session, tail=LOG_TAIL),
         "events": selectors.event_page(session=session, limit=EVENTS_SHOWN, newest_first=True).items,
         "back": _back_url(session),
-        **_runs_context(session),
+        **_runs_context(session, request.GET),
     }
     return render(request, "sessions/detail.html", context)
 

@@ -51,9 +51,9 @@ def is_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def page_number(query: QueryDict) -> int:
+def page_number(query: QueryDict, field: str = "page") -> int:
     """`?page=N`, 1 when missing or not a positive whole number."""
-    raw = query.get("page") or "1"
+    raw = query.get(field) or "1"
     return int(raw) if raw.isdecimal() and int(raw) >= 1 else 1
 
 

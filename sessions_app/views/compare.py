@@ -1,0 +1,63 @@
+"""Compare: 2 to 8 runs side by side (`?runs=<run id>,...`), or picked sessions' best runs
+(`?sessions=<session id>,...`, from History): their metrics in one table, their equity curves
+overlaid in one chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from sessions_app import selectors
+from sessions_app.api.params import COMPARE_MAX, COMPARE_MIN, compare_ids
+from sessions_app.errors import ServiceError
+from sessions_app.selectors import ComparedRun
+from sessions_app.views.htmx import base_context
+
+
+def _picked(request: HttpRequest, field: str) -> str:
+    """`?runs=1,2` as typed, or `?runs=1&runs=2` as a form's checkboxes send it."""
+    return ",".join(request.GET.getlist(field))
+
+
+def _run_ids(request: HttpRequest) -> list[int]:
+    """The runs of the URL: `runs` named, or each of `sessions`' best run."""
+    if "runs" in request.GET or "sessions" not in request.GET:
+        return list(compare_ids(_picked(request, "runs"), "runs", whole_numbers=True))
+    session_ids = compare_ids(_picked(request, "sessions"), "sessions", whole_numbers=False)
+    return selectors.compare_best_run_ids(session_ids=session_ids)
+
+
+def _label(compared: ComparedRun) -> str:
+    return f"{compared.session.name or compared.session.pk} · {compared.run.config_hash}"
+
+
+def _columns(compared: list[ComparedRun]) -> list[dict[str, Any]]:
+    return [
+        {"c": c, "label": _label(c), "metrics": c.metrics, "currency": c.currency, "series": k}
+        for k, c in enumerate(compared)
+    ]
+
+
+@require_GET
+def compare(request):
+    context: dict[str, Any] = {
+        **base_context(request, "compare"),
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
+    }
+    try:
+        compared = selectors.compare_runs(run_ids=_run_ids(request))
+    except ServiceError as error:
+        # Bad or unknown ids: the page says which, with the status the API would give.
+        context["error"] = error.message
+        return render(request, "sessions/compare.html", context, status=error.status)
+    columns = _columns(compared)
+    context["columns"] = columns
+    context["series"] = [
+        {"label": column["label"], "points": column["c"].equity, "currency": column["currency"]}
+        for column in columns
+    ]
+    return render(request, "sessions/compare.html", context)
