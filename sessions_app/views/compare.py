@@ -18,8 +18,9 @@ from sessions_app.views.htmx import base_context
 
 
 def _picked(request: HttpRequest, field: str) -> str:
-    """`?runs=1,2` as typed, or `?runs=1&runs=2` as a form's checkboxes send it."""
-    return ",".join(request.GET.getlist(field))
+    """`?runs=1,2` as typed, or `?runs=1&runs=2` as a form's checkboxes send it (after the
+    form's empty field, there so that nothing ticked still names what is missing)."""
+    return ",".join(value for value in request.GET.getlist(field) if value)
 
 
 def _run_ids(request: HttpRequest) -> list[int]:

@@ -106,6 +106,9 @@ def test_sessions_from_history_compare_their_best_runs(operator_client, sweep, p
         ("?sessions=nope-1,nope-2", 400, "Must be a comma list of session ids"),
         ("?sessions=abc", 400, "sessions: Compare takes 2 to 8 ids (got 1)"),
         ("?sessions=abc,def", 404, "No session abc, def with a run"),
+        # Compare pressed with nothing ticked: the form's empty field names what is missing.
+        ("?sessions=", 400, "sessions: Required"),
+        ("?runs=&runs=7", 400, "Compare takes 2 to 8 ids (got 1)"),
     ],
 )
 def test_bad_input_is_a_page_with_a_clear_message(operator_client, sweep, query, status, message):
