@@ -18,7 +18,9 @@ def number(value: Decimal | float | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def session_data(session: Session, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+def session_data(
+    session: Session, progress: dict[str, Any] | None = None, summary: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "id": session.id,
         "name": session.name,
@@ -55,6 +57,7 @@ def session_data(session: Session, progress: dict[str, Any] | None = None) -> di
         "progress_done": session.progress_done,
         "progress_total": session.progress_total,
         "progress": progress,
+        "summary": summary,
         "trades_file": session.trades_file,
         "logs_file": session.logs_file,
         "cloned_from": session.cloned_from_id,

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.decorators import login_not_required
 
 from sessions_app import selectors, services
-from sessions_app.api.views import endpoint, ok, request_body
+from sessions_app.api.views import endpoint, ok, request_body, session_object
 from sessions_app.models import SessionType
-from sessions_app.representations import session_data
 
 if TYPE_CHECKING:
     from sessions_app.models import Session
@@ -37,7 +36,7 @@ def deprecated(view):
 
 
 def _answer(session: Session | None):
-    body = session_data(session, selectors.session_progress(session)) if session else None
+    body = session_object(session) if session else None
     return ok(session=body, deprecated=NOTICE)
 
 

@@ -91,6 +91,24 @@ class ProgressSerializer(serializers.Serializer):
     updated_at = serializers.FloatField(required=False, help_text=f"When the runner wrote this ({UNIX}).")
 
 
+class SessionSummarySerializer(serializers.Serializer):
+    """Seed 2's SessionSummary of the session's runs, as they are now (current while it runs)."""
+
+    run_count = serializers.IntegerField()
+    completed_runs = serializers.IntegerField()
+    error_count = serializers.IntegerField(help_text="Failed runs.")
+    best_profit = serializers.FloatField(allow_null=True, help_text="Highest total_pnl of a completed run.")
+    best_config_hash = serializers.CharField(allow_null=True)
+    avg_profit = serializers.FloatField(allow_null=True, help_text="Mean total_pnl of the completed runs.")
+    last_config_hash = serializers.CharField(
+        allow_null=True, help_text="The run most recently finished or started."
+    )
+    current_profit = serializers.FloatField(
+        allow_null=True, help_text="The running run's profit so far, else the last finished run's."
+    )
+    active = serializers.BooleanField(help_text="The session is running.")
+
+
 class SessionSerializer(serializers.Serializer):
     """A session: every column, times as Unix seconds, decimals as numbers, and its progress."""
 
@@ -127,6 +145,7 @@ class SessionSerializer(serializers.Serializer):
     progress_done = serializers.IntegerField()
     progress_total = serializers.IntegerField(allow_null=True)
     progress = ProgressSerializer()
+    summary = SessionSummarySerializer()
     trades_file = serializers.CharField(allow_null=True)
     logs_file = serializers.CharField(allow_null=True)
     cloned_from = serializers.CharField(

@@ -62,7 +62,12 @@ def _session(session_id: str) -> Session:
 
 
 def session_answer(session: Session) -> Response:
-    return ok(session=session_data(session, selectors.session_progress(session)))
+    return ok(session=session_object(session))
+
+
+def session_object(session: Session) -> dict:
+    """A session as the API answers it: its columns, live progress and runs' summary."""
+    return session_data(session, selectors.session_progress(session), selectors.session_summary(session))
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -72,12 +77,13 @@ def session_answer(session: Session) -> Response:
 def sessions(request):
     if request.method == "POST":
         session = services.session_create(user=request.user, data=request_body(request))
-        return ok(status.HTTP_201_CREATED, session=session_data(session, selectors.session_progress(session)))
+        return ok(status.HTTP_201_CREATED, session=session_object(session))
     services.sessions_reap_lazily()
     page = selectors.session_list(**params.session_list_query(request.query_params))
     progress = selectors.session_progress_many(page.items)
+    summaries = selectors.session_summaries(page.items)
     return ok(
-        sessions=[session_data(s, progress[s.pk]) for s in page.items],
+        sessions=[session_data(s, progress[s.pk], summaries[s.pk]) for s in page.items],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
@@ -110,7 +116,7 @@ def session_clone(request, session_id: str):
     clone = services.session_clone(
         session=_session(session_id), user=request.user, data=request_body(request)
     )
-    return ok(status.HTTP_201_CREATED, session=session_data(clone, selectors.session_progress(clone)))
+    return ok(status.HTTP_201_CREATED, session=session_object(clone))
 
 
 # --- session data -----------------------------------------------------------------------------

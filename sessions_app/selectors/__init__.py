@@ -6,6 +6,7 @@
 - trades: trade pages (newest first for the dashboard, entry order for the API), the export's
   rows, the detail view's price charts.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
+- summaries: each session's `summary` (seed 2's SessionSummary), a page of sessions at once.
 - reference: strategies and markets, and the currency a session counts in.
 - compare: runs from any sessions side by side, and sessions' best runs to compare.
 
@@ -62,6 +63,7 @@ from sessions_app.selectors.sessions import (
     sessions_created,
     sessions_running,
 )
+from sessions_app.selectors.summaries import session_summaries, session_summary
 from sessions_app.selectors.trades import (
     TRADE_EXPORT_FIELDS,
     session_price_charts,
@@ -95,6 +97,8 @@ __all__ = [
     "runs_summary",
     "scrapers_running",
     "session_best_run",
+    "session_summaries",
+    "session_summary",
     "session_currencies",
     "session_currency",
     "session_equity",

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from sessions_app.models import Session, SessionEvent, Status
 from sessions_app.representations import session_data
+from sessions_app.selectors import session_summary
 from sessions_app.services.queueing import SESSION_NOTIFY, task_send
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,10 @@ def webhook_deliver(
     session = Session.objects.select_related("created_by").filter(pk=session_id).first()
     if session is None:
         return None
-    body = json.dumps({"event": event, "session": session_data(session)}, cls=DjangoJSONEncoder).encode()
+    body = json.dumps(
+        {"event": event, "session": session_data(session, summary=session_summary(session))},
+        cls=DjangoJSONEncoder,
+    ).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,

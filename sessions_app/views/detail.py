@@ -42,6 +42,8 @@ def _live_context(request: HttpRequest, session: Session, run: Run | None) -> di
         "metrics": metrics,
         "currency": metrics.get("currency") or row["currency"],
         "equity": selectors.session_equity(session, run),
+        # A sweep's summary, polled with the rest of the live part while it runs.
+        "summary": selectors.session_summary(session) if session.sweep else None,
         "can_operate": can_operate(request),
         "run_query": f"run={run.config_hash}" if run is not None and request.GET.get("run") else "",
     }
