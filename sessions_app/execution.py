@@ -107,8 +107,14 @@ def _run(session: Session, sink: SessionSink) -> bool:
             candles=candles,
         )
         sink.runs_total = len(runs)
+        sources = selectors.runs_reusable(session=session, data_fingerprint=sink.data_fingerprint)
+        candle_count = max((len(legs) for legs in candles.values()), default=0)
         for index, run in enumerate(runs):
             sink.begin_run(run, index)
+            source = sources.get(run.config_hash) if session.reuse else None
+            if source is not None:  # same config, same candles: the same results, not computed again
+                sink.reuse_run(source, candle_count)
+                continue
             result = engine.run_backtest(_config(session, run, markets), candles, sink)
             sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
             if result.stopped:
@@ -300,6 +306,19 @@ class SessionSink:
         self.log(
             f"Run {self.run.config_hash} {status}: {result.metrics.get('trade_count', 0)} trades, "
             f"pnl {result.metrics.get('total_pnl', 0):.8g} {result.metrics.get('currency', '')}"
+        )
+
+    def reuse_run(self, source: Run, candle_count: int) -> None:
+        """The run copied from an identical completed one (services.run_reuse), told in the log."""
+        rows = services.run_reuse(session=self.session, run=self.run, source=source)
+        self.trades.extend(rows)
+        self.trade_count += len(rows)
+        self.metrics = source.metrics
+        self.on_progress(candle_count, candle_count)
+        self.log(
+            f"Run {self.run.config_hash} reused from run {source.pk} (session {source.session_id}): "
+            f"{len(rows)} trades, pnl {source.metrics.get('total_pnl', 0):.8g} "
+            f"{source.metrics.get('currency', '')}"
         )
 
     def checkpoint(self) -> None:

@@ -34,6 +34,7 @@ def session_data(
         "fee_bps": number(session.fee_bps),
         "slippage_bps": number(session.slippage_bps),
         "sweep": session.sweep,
+        "reuse": session.reuse,
         "range_start": session.range_start,
         "range_end": session.range_end,
         "status": session.status,

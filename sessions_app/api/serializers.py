@@ -100,12 +100,8 @@ class SessionSummarySerializer(serializers.Serializer):
     best_profit = serializers.FloatField(allow_null=True, help_text="Highest total_pnl of a completed run.")
     best_config_hash = serializers.CharField(allow_null=True)
     avg_profit = serializers.FloatField(allow_null=True, help_text="Mean total_pnl of the completed runs.")
-    last_config_hash = serializers.CharField(
-        allow_null=True, help_text="The run most recently finished or started."
-    )
-    current_profit = serializers.FloatField(
-        allow_null=True, help_text="The running run's profit so far, else the last finished run's."
-    )
+    last_config_hash = serializers.CharField(allow_null=True, help_text="Last run finished or started.")
+    current_profit = serializers.FloatField(allow_null=True, help_text="The running (or last) run's.")
     active = serializers.BooleanField(help_text="The session is running.")
 
 
@@ -124,6 +120,7 @@ class SessionSerializer(serializers.Serializer):
     fee_bps = serializers.FloatField()
     slippage_bps = serializers.FloatField()
     sweep = SweepField()
+    reuse = serializers.BooleanField(help_text="Identical completed runs are copied, not computed again.")
     range_start = serializers.IntegerField(allow_null=True, help_text=f"Backtests only ({UNIX}).")
     range_end = serializers.IntegerField(allow_null=True, help_text=f"Backtests only ({UNIX}).")
     status = serializers.ChoiceField(choices=STATUSES)
@@ -168,12 +165,8 @@ class RunSerializer(serializers.Serializer):
     stopped_at = _nullable_unix("End")
     worker = serializers.CharField(allow_null=True, help_text="Who computed it: node:pid.")
     pid = serializers.IntegerField(allow_null=True)
-    data_fingerprint = serializers.CharField(
-        allow_null=True, help_text="A hash of the candles the run read (16 hex)."
-    )
-    reused_from = serializers.IntegerField(
-        allow_null=True, help_text="The completed run whose results were copied, not computed again."
-    )
+    data_fingerprint = serializers.CharField(allow_null=True, help_text="Hash of the candles it read.")
+    reused_from = serializers.IntegerField(allow_null=True, help_text="The completed run it copied.")
     trade_count = serializers.IntegerField()
     total_pnl = serializers.FloatField()
     win_rate = serializers.FloatField()
@@ -279,6 +272,9 @@ class SessionUpdateSerializer(serializers.Serializer):
         help_text=f"Required for a backtest ({UNIX}); after range_start, not in the future.",
     )
     sweep = SweepField(required=False)
+    reuse = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Default true: copy identical completed runs."
+    )
     name = _text(255, 'Generated ("BTC Test #3") when missing.')
     notes = _text(10_000)
     notify_url = _text(500, "Where to POST when the session ends; http or https.")
@@ -298,6 +294,7 @@ class SessionCloneSerializer(serializers.Serializer):
     notes = _text(10_000, "Default: the source's.")
     notify_url = _text(500, "Default: the source's.")
     strategy_params = NullableObjectField(required=False, help_text="Merged over the source's params.")
+    reuse = serializers.BooleanField(required=False, allow_null=True, help_text="Default: the source's.")
 
 
 class LegacyTestStartSerializer(serializers.Serializer):

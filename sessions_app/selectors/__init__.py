@@ -6,6 +6,7 @@
 - trades: trade pages (newest first for the dashboard, entry order for the API), the export's
   rows, the detail view's price charts.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
+- reuse: the completed runs an identical run can copy instead of computing again.
 - summaries: each session's `summary` (seed 2's SessionSummary), a page of sessions at once.
 - reference: strategies and markets, and the currency a session counts in.
 - compare: runs from any sessions side by side, and sessions' best runs to compare.
@@ -36,6 +37,7 @@ from sessions_app.selectors.results import (
     session_progress_many,
     session_rows,
 )
+from sessions_app.selectors.reuse import runs_reusable
 from sessions_app.selectors.runs import (
     RUN_SORTS,
     run_count,
@@ -94,6 +96,7 @@ __all__ = [
     "run_for",
     "run_get",
     "run_list",
+    "runs_reusable",
     "runs_summary",
     "scrapers_running",
     "session_best_run",

@@ -29,7 +29,7 @@ from sessions_app.services.lifecycle import (
     session_update,
 )
 from sessions_app.services.restore import session_restore
-from sessions_app.services.runs import HASHED_FIELDS, config_hash
+from sessions_app.services.runs import HASHED_FIELDS, config_hash, run_reuse
 from sessions_app.services.validation import CONFIG_FIELDS, MAX_SWEEP_RUNS, TEXT_FIELDS, TIMEFRAMES
 from sessions_app.services.worker import (
     run_begin,
@@ -55,6 +55,7 @@ __all__ = [
     "legacy_trades_import",
     "scraper_start",
     "run_begin",
+    "run_reuse",
     "session_claim",
     "session_clone",
     "session_create",

@@ -95,12 +95,14 @@ def session_delete(*, session: Session) -> None:
 def session_clone(*, session: Session, user=None, data: Mapping[str, Any] | None = None) -> Session:
     """A new `created` session with the source's config; `name` and (merged) params may change."""
     data = dict(data or {})
-    fields_refuse_unknown(data, ("name", "notes", "notify_url", "strategy_params"))
+    fields_refuse_unknown(data, ("name", "notes", "notify_url", "strategy_params", "reuse"))
     overrides = data.get("strategy_params")
     if overrides is not None and not isinstance(overrides, dict):
         raise InvalidInput.from_errors({"strategy_params": ["Must be an object of parameter values."]})
     config = {field: getattr(session, field) for field in CONFIG_FIELDS}
     config["strategy_params"] = {**(session.strategy_params or {}), **(overrides or {})}
+    if "reuse" in data:  # checked with the rest by session_create
+        config["reuse"] = data["reuse"]
     clone = session_create(
         user=user,
         data={

@@ -38,6 +38,7 @@ CONFIG_FIELDS = (
     "range_start",
     "range_end",
     "sweep",
+    "reuse",
 )
 TEXT_FIELDS = ("name", "notes", "notify_url")
 MAX_SWEEP_RUNS = 1000
@@ -105,6 +106,7 @@ def config_clean(data: Mapping[str, Any]) -> dict[str, Any]:
     config.update(_amounts_check(data, legs, errors))
     config.update(_range_check(data, session_type, errors))
     config["sweep"] = _sweep_check(data, session_type, strategy, params, errors)
+    config["reuse"] = _reuse_check(data, errors)
     if errors:
         raise InvalidInput.from_errors(errors)
     return config
@@ -267,6 +269,17 @@ def _sweep_check(
         elif isinstance(params, dict):
             return sweep
     return None
+
+
+def _reuse_check(data: Mapping[str, Any], errors: Errors) -> bool:
+    """Copy identical completed runs instead of computing them again: true unless said false."""
+    reuse = data.get("reuse")
+    if reuse is None:
+        return True
+    if not isinstance(reuse, bool):
+        errors["reuse"] = [f"Must be true or false (got {reuse!r})."]
+        return True
+    return reuse
 
 
 def _sweep_problem(sweep: dict[str, list], strategy: Strategy, params: Any) -> str | None:

@@ -77,6 +77,7 @@ def test_it_describes_the_body_of_a_session_creation_field_by_field(openapi):
         "range_start",
         "range_end",
         "sweep",
+        "reuse",
         "name",
         "notes",
         "notify_url",
