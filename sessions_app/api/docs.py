@@ -10,8 +10,9 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
+from sessions_app.api import run_serializers as rs
 from sessions_app.api import serializers as s
-from sessions_app.selectors import RUN_SORTS, SESSION_SORTS
+from sessions_app.selectors import RUN_SEARCH_SORTS, RUN_SORTS, SESSION_SORTS
 
 # --- refusals -----------------------------------------------------------------------------------
 
@@ -86,6 +87,40 @@ RUN_LIST_PARAMETERS = [
     OpenApiParameter(
         "cursor", {"type": "string", "pattern": "^[0-9]*$"}, description="next_cursor of the previous page."
     ),
+]
+UNIX_SECONDS = {"type": "integer", "minimum": 0}
+RUNS_PARAMETERS = [
+    _comma_list("market", "Comma list of the sessions' markets (XBTUSD, XBTUSD+ETHUSD, ...)."),
+    _comma_list("exchange", "Comma list of the sessions' exchanges."),
+    _comma_list("timeframe", "Comma list of the sessions' timeframes.", s.TIMEFRAME_CHOICES),
+    _comma_list("strategy", "Comma list of the sessions' strategy ids."),
+    _comma_list("status", "Comma list of the runs' statuses.", s.STATUSES),
+    OpenApiParameter(
+        "session", {"type": "string", "pattern": "^[0-9a-fA-F-]{1,36}$"}, description="One session's runs."
+    ),
+    OpenApiParameter("range_start", UNIX_SECONDS, description="The sessions' range_start (Unix seconds)."),
+    OpenApiParameter("range_end", UNIX_SECONDS, description="The sessions' range_end (Unix seconds)."),
+    OpenApiParameter(
+        "sort",
+        str,
+        enum=_sorts(RUN_SEARCH_SORTS),
+        description="field or field:asc|desc, ties in id order; default created_at:desc "
+        "(created_at is the run id's order: runs are made with their session).",
+    ),
+    LIMIT,
+    OpenApiParameter(
+        "cursor",
+        str,
+        description="next_cursor of the previous page, with the same sort (another sort's cursor is a 400).",
+    ),
+]
+RUNS_SUMMARY_PARAMETERS = [
+    OpenApiParameter("market", str, required=True, description="The group's market (symbol)."),
+    OpenApiParameter("timeframe", str, enum=s.TIMEFRAME_CHOICES, required=True, description="Its timeframe."),
+    OpenApiParameter(
+        "range_start", UNIX_SECONDS, required=True, description="Its range_start (Unix seconds)."
+    ),
+    OpenApiParameter("range_end", UNIX_SECONDS, required=True, description="Its range_end (Unix seconds)."),
 ]
 TRADES_PARAMETERS = [
     RUN,
@@ -268,6 +303,25 @@ OPERATIONS: dict[str, list] = {
                 )
             ],
             responses=_answers({200: s.CompareAnswerSerializer}, 400, 404),
+        )
+    ],
+    "runs": [
+        extend_schema(
+            summary="Runs across sessions",
+            description="Filtered by their sessions' market, exchange, timeframe, strategy, id and "
+            "range and by their own status; sorted; keyset-paged: pass next_cursor back as `cursor`.",
+            tags=[DATA],
+            parameters=RUNS_PARAMETERS,
+            responses=_answers({200: rs.RunListSerializer}, 400),
+        )
+    ],
+    "runs_summary": [
+        extend_schema(
+            summary="Summary of a (market, timeframe, range) group",
+            description="Seed 2's SessionSummary over every run of the group's sessions.",
+            tags=[DATA],
+            parameters=RUNS_SUMMARY_PARAMETERS,
+            responses=_answers({200: rs.RunsSummaryAnswerSerializer}, 400),
         )
     ],
     "strategies": [

@@ -6,13 +6,16 @@ named them (status, type, dates, sort, paging, cursor).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bots.candles import TIMEFRAMES
+from sessions_app.api.cursors import cursor_loads
 from sessions_app.errors import InvalidInput
 from sessions_app.models import SessionType, Status
-from sessions_app.selectors import RUN_SORTS, SESSION_SORTS, SessionFilters
+from sessions_app.selectors import RUN_SEARCH_SORTS, RUN_SORTS, SESSION_SORTS, RunFilters, SessionFilters
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 # Past any real page; keeps huge numbers out of SQL (SQLite and MariaDB reject them).
@@ -109,6 +112,69 @@ def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidInput.from_errors({"cursor": ["Not a cursor this API returned."]})
     start = min(int(cursor), MAX_OFFSET)
     return {"statuses": statuses, "sort": sort, "descending": descending, "limit": limit, "start": start}
+
+
+# Unix seconds as a query string: digits, and few enough that the databases take the number.
+MAX_UNIX_DIGITS = 18
+SESSION_ID = re.compile(r"[0-9a-fA-F-]{1,36}")
+
+
+def _unix_param(params: Mapping[str, Any], field: str, *, required: bool = False) -> int | None:
+    raw = params.get(field)
+    if raw in (None, ""):
+        if required:
+            raise InvalidInput.from_errors({field: ["Required (Unix seconds)."]})
+        return None
+    if not (str(raw).isdecimal() and str(raw).isascii() and len(str(raw)) <= MAX_UNIX_DIGITS):
+        raise InvalidInput.from_errors({field: [f"Must be Unix seconds, a whole number (got {raw!r})."]})
+    return int(raw)
+
+
+def _session_id_param(params: Mapping[str, Any]) -> str | None:
+    raw = params.get("session")
+    if raw in (None, ""):
+        return None
+    if not SESSION_ID.fullmatch(raw):
+        raise InvalidInput.from_errors({"session": [f"Must be a session id (got {raw!r})."]})
+    return raw
+
+
+def runs_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /api/runs's filters, sort, limit and cursor, as selectors.run_search takes them."""
+    filters = RunFilters(
+        markets=_names(params, "market"),
+        exchanges=_names(params, "exchange"),
+        timeframes=_comma_list(params, "timeframe", list(TIMEFRAMES)),
+        strategies=_names(params, "strategy"),
+        statuses=_comma_list(params, "status", Status.values),
+        session_id=_session_id_param(params),
+        range_start=_unix_param(params, "range_start"),
+        range_end=_unix_param(params, "range_end"),
+    )
+    sort, descending = parse_sort(params.get("sort"), RUN_SEARCH_SORTS, "created_at:desc")
+    limit, _ = parse_paging(params)
+    after = cursor_loads(params.get("cursor"), sort=sort, descending=descending)
+    return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "after": after}
+
+
+def runs_summary_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /api/runs/summary's group key (market, timeframe, range), every part required."""
+    missing = [f for f in ("market", "timeframe", "range_start", "range_end") if not params.get(f)]
+    if missing:
+        raise InvalidInput.from_errors(
+            {f: ["Required: the group is market, timeframe and range."] for f in missing}
+        )
+    timeframe = params["timeframe"]
+    if timeframe not in TIMEFRAMES:
+        raise InvalidInput.from_errors(
+            {"timeframe": [f"One of {', '.join(TIMEFRAMES)} (got {timeframe!r})."]}
+        )
+    return {
+        "market": params["market"],
+        "timeframe": timeframe,
+        "range_start": _unix_param(params, "range_start", required=True),
+        "range_end": _unix_param(params, "range_end", required=True),
+    }
 
 
 def log_query(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ urlpatterns = [
     re_path(r"^strategies/?$", views.strategies, name="api-strategies"),
     re_path(r"^strategies/(?P<strategy_id>[\w.-]{1,50})/?$", views.strategy_detail, name="api-strategy"),
     re_path(r"^markets/?$", views.markets, name="api-markets"),
+    re_path(r"^runs/?$", views.runs, name="api-runs"),
+    re_path(r"^runs/summary/?$", views.runs_summary, name="api-runs-summary"),
     re_path(r"^schema/?$", SchemaView.as_view(), name="api-schema"),
     # Last: any other /api/ path is a JSON 404, in DEBUG too: API clients never get an HTML page.
     re_path(r"", errors.unknown_endpoint, name="api-unknown"),

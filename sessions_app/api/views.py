@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from sessions_app import selectors, services
 from sessions_app.api import params
+from sessions_app.api.cursors import cursor_dumps
 from sessions_app.api.docs import operations
 from sessions_app.api.permissions import CanOperateOrReadOnly
 from sessions_app.api.trades_csv import trades_csv_response
@@ -219,6 +220,24 @@ def compare(request):
         runs=[{**run_data(c.run), "session": run_session_data(c.session)} for c in compared],
         equity={str(c.run.pk): c.equity for c in compared},
     )
+
+
+# --- runs across sessions ---------------------------------------------------------------------
+
+
+@endpoint("GET")
+def runs(request):
+    """Runs of every session, filtered and sorted, a keyset page at a time (`cursor`)."""
+    query = params.runs_query(request.query_params)
+    page = selectors.run_search(**query)
+    next_cursor = cursor_dumps(page.next_key, sort=query["sort"], descending=query["descending"])
+    return ok(runs=[run_data(r) for r in page.items], next_cursor=next_cursor, limit=page.limit)
+
+
+@endpoint("GET")
+def runs_summary(request):
+    """Seed 2's summary of every run of a (market, timeframe, range) group, across sessions."""
+    return ok(summary=selectors.run_group_summary(**params.runs_summary_query(request.query_params)))
 
 
 # --- reference data ---------------------------------------------------------------------------

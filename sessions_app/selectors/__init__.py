@@ -3,6 +3,7 @@
 - sessions: one session by id, the filtered lists, History's page, the dashboard's lists, events.
 - runs: the run a page is about (named or best), a session's runs, the runs an export covers,
   seed 2's summary of a set of runs.
+- run_search: runs across sessions (filters, keyset pages), seed 2's (symbol, timeframe, range) group.
 - trades: trade pages (newest first for the dashboard, entry order for the API), the export's
   rows, the detail view's price charts.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
@@ -38,6 +39,14 @@ from sessions_app.selectors.results import (
     session_rows,
 )
 from sessions_app.selectors.reuse import runs_reusable
+from sessions_app.selectors.run_search import (
+    RUN_SEARCH_SORTS,
+    KeysetPage,
+    RunFilters,
+    RunKey,
+    run_group_summary,
+    run_search,
+)
 from sessions_app.selectors.runs import (
     RUN_SORTS,
     run_count,
@@ -76,12 +85,16 @@ from sessions_app.selectors.trades import (
 
 __all__ = [
     "HISTORY_SORTS",
+    "RUN_SEARCH_SORTS",
     "RUN_SORTS",
     "SESSION_SORTS",
     "TRADE_EXPORT_FIELDS",
     "ComparedRun",
+    "KeysetPage",
     "NumberedPage",
     "Page",
+    "RunFilters",
+    "RunKey",
     "SessionFilters",
     "compare_best_run_ids",
     "compare_runs",
@@ -95,7 +108,9 @@ __all__ = [
     "run_count",
     "run_for",
     "run_get",
+    "run_group_summary",
     "run_list",
+    "run_search",
     "runs_reusable",
     "runs_summary",
     "scrapers_running",

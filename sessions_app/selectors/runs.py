@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Avg, Count, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from sessions_app.errors import NotFound
@@ -73,27 +74,28 @@ def session_export_runs(*, session: Session, config_hash: str | None) -> list[Ru
 def runs_summary(*, runs: QuerySet[Run]) -> dict[str, Any]:
     """Seed 2's SessionSummary (snake_case) of these runs, aggregated in the database.
 
-    One home for both uses: a session's `summary` (its runs) and `/api/runs/summary` (every
-    run of a (symbol, timeframe, range) group across sessions). Profits count completed runs
-    only; `best_config_hash` is the completed run of highest profit (lowest id on a tie); the
-    "last" run is the newest (highest id) that has started, `current_profit` its profit so far.
+    `/api/runs/summary` gives it for every run of a (symbol, timeframe, range) group across
+    sessions. The rules are those of a session's `summary` (`selectors.summaries`, which
+    batches a page of sessions in one query): profits count completed runs only;
+    `best_config_hash` is the completed run of highest profit (lowest id on a tie); the last
+    run is the one most recently finished or started, `current_profit` the running run's
+    profit so far, else the last run's; `active` while a session of these runs runs.
     """
     completed = Q(status=Status.COMPLETED)
     totals = runs.aggregate(
         run_count=Count("id"),
         completed_runs=Count("id", filter=completed),
         error_count=Count("id", filter=Q(status=Status.FAILED)),
-        running=Count("id", filter=Q(status=Status.RUNNING)),
         best_profit=Max("total_pnl", filter=completed),
         avg_profit=Avg("total_pnl", filter=completed),
     )
     best = runs.filter(completed).order_by("-total_pnl", "id").values("config_hash").first()
-    last = (
-        runs.filter(Q(started_at__isnull=False) | Q(stopped_at__isnull=False))
-        .order_by("-id")
-        .values("config_hash", "total_pnl")
-        .first()
+    touched = runs.filter(Q(started_at__isnull=False) | Q(stopped_at__isnull=False)).annotate(
+        moment=Coalesce("stopped_at", "started_at")
     )
+    last = touched.order_by("-moment", "-id").values("config_hash").first()
+    latest = touched.order_by("-moment", "-id").values("total_pnl")
+    current = latest.filter(status=Status.RUNNING).first() or latest.first()
     return {
         "run_count": totals["run_count"],
         "completed_runs": totals["completed_runs"],
@@ -102,6 +104,6 @@ def runs_summary(*, runs: QuerySet[Run]) -> dict[str, Any]:
         "best_config_hash": best["config_hash"] if best else None,
         "avg_profit": number(totals["avg_profit"]),
         "last_config_hash": last["config_hash"] if last else None,
-        "current_profit": number(last["total_pnl"]) if last else None,
-        "active": totals["running"] > 0,
+        "current_profit": number(current["total_pnl"]) if current else None,
+        "active": runs.filter(session__status=Status.RUNNING).exists(),
     }
