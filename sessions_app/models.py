@@ -178,6 +178,11 @@ class Run(models.Model):
             models.Index(fields=["session", "-total_pnl"], name="idx_run_profit"),
             # Reuse looks up a completed run by what makes it and what it read.
             models.Index(fields=["config_hash", "data_fingerprint", "status"], name="idx_run_reuse"),
+            # GET /api/runs pages by keyset on (sort value, id): each sort read from its index.
+            models.Index(fields=["total_pnl", "id"], name="idx_run_pnl_id"),
+            models.Index(fields=["sharpe", "id"], name="idx_run_sharpe_id"),
+            models.Index(fields=["win_rate", "id"], name="idx_run_win_rate_id"),
+            models.Index(fields=["max_drawdown", "id"], name="idx_run_drawdown_id"),
         ]
 
     def __str__(self):
