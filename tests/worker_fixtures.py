@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from sessions_app.models import Session, Status
 from sessions_app.services.queueing import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +77,6 @@ def _shared_worker(broker_isolation, django_db_setup, django_db_blocker):
 def celery_worker(_shared_worker, transactional_db, data_root):
     """The shared worker; the test must end every session it starts (a check says so)."""
     yield _shared_worker
-    from sessions_app.models import Session, Status
-
     left = list(Session.objects.filter(status=Status.RUNNING).values_list("name", flat=True))
     assert not left, f"the test left sessions running on the shared worker: {left}"
 
@@ -174,3 +173,9 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "c
             return value
         time.sleep(interval)
     pytest.fail(f"Timed out after {timeout} s waiting for {message}")
+
+
+def session_ended(session_id):
+    """The session once it has ended (completed, stopped or failed), else None: for wait_for."""
+    session = Session.objects.get(pk=session_id)
+    return session if session.status not in (Status.CREATED, Status.RUNNING) else None

@@ -17,7 +17,7 @@ from sessions_app.errors import Conflict, InvalidInput
 from sessions_app.models import Session
 from sessions_app.services.trades import TRADE_COLUMNS
 from tests.sessions.archive_helpers import finish, snapshot
-from tests.worker_fixtures import wait_for
+from tests.worker_fixtures import session_ended, wait_for
 
 DAY = 86_400
 RANGE_START = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -80,11 +80,6 @@ def assert_trades_file_restored(before: dict, after: dict) -> None:
                 assert new[key] == value, key
 
 
-def _finished(session_id):
-    session = Session.objects.get(pk=session_id)
-    return session if session.status not in ("created", "running") else None
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_backtest_sweep_run_by_the_worker_comes_back_whole(celery_worker, operator, tmp_path):
@@ -101,7 +96,7 @@ def test_a_backtest_sweep_run_by_the_worker_comes_back_whole(celery_worker, oper
         },
     )
     services.session_start(session=session)
-    session = wait_for(lambda: _finished(session.pk), timeout=60, message="the sweep to end")
+    session = wait_for(lambda: session_ended(session.pk), timeout=60, message="the sweep to end")
     assert session.status == "completed", session.error
     before = snapshot(session.pk)
     assert len(before["runs"]) == 2 and len(before["trades"]) > 0 and before["log"]

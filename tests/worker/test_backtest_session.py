@@ -5,18 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from sessions_app.models import Run, Session, SessionEvent, Trade
-from tests.worker_fixtures import wait_for
+from sessions_app.models import Run, SessionEvent, Trade
+from tests.worker_fixtures import session_ended, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 DAY = 86_400
 RANGE_START = 1_767_225_600  # 2026-01-01 00:00 UTC
-
-
-def _finished(session_id):
-    session = Session.objects.get(pk=session_id)
-    return session if session.status not in ("created", "running") else None
 
 
 def test_it_runs_a_backtest_to_completed_with_trades_metrics_equity_and_events(celery_worker, operator_api):
@@ -36,7 +31,7 @@ def test_it_runs_a_backtest_to_completed_with_trades_metrics_equity_and_events(c
     # The worker may already have finished it by the time the answer is built.
     assert started["status"] in ("running", "completed") and started["started_at"]
 
-    session = wait_for(lambda: _finished(created["id"]), timeout=60, message="the backtest to end")
+    session = wait_for(lambda: session_ended(created["id"]), timeout=60, message="the backtest to end")
 
     assert session.status == "completed", session.error
     assert session.worker and session.pid and session.heartbeat_at
@@ -82,7 +77,7 @@ def test_a_sweep_runs_every_combination_and_takes_the_best_runs_results(celery_w
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")
 
-    session = wait_for(lambda: _finished(created["id"]), timeout=60, message="the sweep to end")
+    session = wait_for(lambda: session_ended(created["id"]), timeout=60, message="the sweep to end")
 
     assert session.status == "completed", session.error
     runs = list(Run.objects.filter(session=session))
@@ -112,7 +107,7 @@ def test_a_backtest_on_a_market_without_data_fails_with_a_clear_error(celery_wor
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")
 
-    session = wait_for(lambda: _finished(created["id"]), timeout=30, message="the backtest to fail")
+    session = wait_for(lambda: session_ended(created["id"]), timeout=30, message="the backtest to fail")
 
     assert session.status == "failed"
     assert "No 1d candles for GOOG on local" in session.error

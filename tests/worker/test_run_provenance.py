@@ -4,18 +4,13 @@ import os
 
 import pytest
 
-from sessions_app.models import Run, Session
-from tests.worker_fixtures import wait_for
+from sessions_app.models import Run
+from tests.worker_fixtures import session_ended, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 DAY = 86_400
 RANGE_START = 1_767_225_600  # 2026-01-01 00:00 UTC
-
-
-def _finished(session_id):
-    session = Session.objects.get(pk=session_id)
-    return session if session.status not in ("created", "running") else None
 
 
 def test_every_run_of_a_sweep_carries_its_worker_pid_times_and_data_fingerprint(celery_worker, operator_api):
@@ -32,7 +27,7 @@ def test_every_run_of_a_sweep_carries_its_worker_pid_times_and_data_fingerprint(
         format="json",
     ).json()["session"]
     operator_api.post(f"/api/sessions/{created['id']}/start")
-    session = wait_for(lambda: _finished(created["id"]), timeout=60, message="the sweep to end")
+    session = wait_for(lambda: session_ended(created["id"]), timeout=60, message="the sweep to end")
     assert session.status == "completed", session.error
 
     runs = operator_api.get(f"/api/sessions/{session.pk}/runs").json()["runs"]

@@ -2,18 +2,13 @@
 
 import pytest
 
-from sessions_app.models import Run, Session
-from tests.worker_fixtures import wait_for
+from sessions_app.models import Run
+from tests.worker_fixtures import session_ended, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 DAY = 86_400
 RANGE_START = 1_767_225_600  # 2026-01-01 00:00 UTC
-
-
-def _finished(session_id):
-    session = Session.objects.get(pk=session_id)
-    return session if session.status not in ("created", "running") else None
 
 
 def test_a_12_run_sweeps_summary_equals_what_its_runs_say(celery_worker, operator, operator_api, client):
@@ -31,7 +26,7 @@ def test_a_12_run_sweeps_summary_equals_what_its_runs_say(celery_worker, operato
     ).json()["session"]
     assert created["summary"]["run_count"] == 12 and created["summary"]["completed_runs"] == 0
     operator_api.post(f"/api/sessions/{created['id']}/start")
-    session = wait_for(lambda: _finished(created["id"]), timeout=120, message="the sweep to end")
+    session = wait_for(lambda: session_ended(created["id"]), timeout=120, message="the sweep to end")
     assert session.status == "completed", session.error
 
     runs = operator_api.get(f"/api/sessions/{session.pk}/runs?limit=50").json()["runs"]
