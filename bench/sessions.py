@@ -109,6 +109,19 @@ def main() -> None:
             f"start -> completed in {seconds:.2f} s ({runs / seconds:.1f} runs/s), best pnl "
             f"{float(session.total_pnl):.2f}, worker peak memory {peak_rss_mb(worker.pid):.0f} MB"
         )
+
+        # The same sweep again: every run matches a completed one and is reused, not computed.
+        clone_id = client.post(f"/api/sessions/{session.pk}/clone", {}, format="json").json()["session"]["id"]
+        began = time.perf_counter()
+        client.post(f"/api/sessions/{clone_id}/start")
+        clone = wait_done(clone_id)
+        seconds = time.perf_counter() - began
+        assert clone.status == "completed", clone.error
+        reused = clone.runs.filter(reused_from__isnull=False).count()
+        print(
+            f"the same sweep cloned: start -> completed in {seconds:.2f} s, "
+            f"{reused} of {clone.runs.count()} runs reused"
+        )
     finally:
         worker.terminate()
         worker.wait(timeout=30)
