@@ -16,11 +16,11 @@ from http.client import HTTPException
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
 
 from sessions_app.models import Session, SessionEvent, Status
 from sessions_app.representations import session_data
 from sessions_app.selectors import session_summary
+from sessions_app.services.events import event_record_if_present
 from sessions_app.services.queueing import SESSION_NOTIFY, task_send
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def session_ended_notify(*, session_id: str, status: str) -> None:
             task_send(SESSION_NOTIFY, kwargs={"session_id": session_id, "url": url, "event": event})
         except Exception as exc:  # broker down: the session has ended all the same
             logger.exception("Could not queue the %s webhook for session %s to %s", event, session_id, url)
-            _event_record(
+            event_record_if_present(
                 session_id=session_id,
                 event_type=SessionEvent.EventType.NOTIFY_FAILED,
                 data={
@@ -100,7 +100,7 @@ def webhook_deliver(
         raise WebhookDeliveryError(f"{type(exc).__name__}: {reason}") from exc
     if not 200 <= status_code < 300:  # 1xx and the like: urllib raises for the rest
         raise WebhookDeliveryError(f"HTTP {status_code}")
-    _event_record(
+    event_record_if_present(
         session_id=session_id,
         event_type=SessionEvent.EventType.NOTIFIED,
         data={"url": url, "event": event, "attempts": attempt, "status_code": status_code},
@@ -113,7 +113,7 @@ def webhook_failed(*, session_id: str, url: str, event: str, attempts: int, erro
     logger.warning(
         "Webhook %s for session %s to %s failed after %s tries: %s", event, session_id, url, attempts, error
     )
-    _event_record(
+    event_record_if_present(
         session_id=session_id,
         event_type=SessionEvent.EventType.NOTIFY_FAILED,
         data={"url": url, "event": event, "attempts": attempts, "error": error},
@@ -134,15 +134,3 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _event_record(*, session_id: str, event_type: str, data: dict) -> None:
-    # Not events.event_record: a delivery can end after the session was deleted, and then
-    # there is nothing to record the event on.
-    if not Session.objects.filter(pk=session_id).exists():
-        return
-    try:
-        with transaction.atomic():
-            SessionEvent.objects.create(session_id=session_id, event_type=event_type, event_data=data)
-    except IntegrityError:
-        pass  # the session was deleted between the check and the insert
