@@ -8,7 +8,7 @@
   rows, the detail view's price charts.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
 - reuse: the completed runs an identical run can copy instead of computing again.
-- summaries: each session's `summary` (seed 2's SessionSummary), a page of sessions at once.
+- summaries: the summary of runs: each session's (a page at once) or any group's, one set of rules.
 - reference: strategies and markets, and the currency a session counts in.
 - compare: runs from any sessions side by side, and sessions' best runs to compare.
 
@@ -53,7 +53,6 @@ from sessions_app.selectors.runs import (
     run_for,
     run_get,
     run_list,
-    runs_summary,
     session_best_run,
     session_export_runs,
 )
@@ -74,7 +73,7 @@ from sessions_app.selectors.sessions import (
     sessions_created,
     sessions_running,
 )
-from sessions_app.selectors.summaries import session_summaries, session_summary
+from sessions_app.selectors.summaries import runs_summary, session_summaries, session_summary
 from sessions_app.selectors.trades import (
     TRADE_EXPORT_FIELDS,
     session_price_charts,

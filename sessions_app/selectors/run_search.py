@@ -15,7 +15,7 @@ from django.db.models import DecimalField, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from sessions_app.models import Run
-from sessions_app.selectors.runs import runs_summary
+from sessions_app.selectors.summaries import runs_summary
 
 # What /api/runs sorts by. `created_at` is the run id's order: ids grow with creation and
 # every run is made with its session, so the newest runs come first without a join.

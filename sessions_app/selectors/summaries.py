@@ -1,4 +1,5 @@
-"""Seed 2's SessionSummary of each session, from its runs, for a whole page in one query."""
+"""Summaries of runs (counts, best and average profit, the last and the live run): of each
+session for a whole page in one query, or of any set of runs, by one set of rules."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Value,
     When,
@@ -25,6 +27,32 @@ from sessions_app.representations import number
 COMPLETED = Q(status=Status.COMPLETED)
 
 
+def _totals() -> dict[str, Any]:
+    """Counts and profits of a set of runs (profits over completed runs only)."""
+    return {
+        "run_count": Count("id"),
+        "completed_runs": Count("id", filter=COMPLETED),
+        "error_count": Count("id", filter=Q(status=Status.FAILED)),
+        "best_profit": Max("total_pnl", filter=COMPLETED),
+        "avg_profit": Avg("total_pnl", filter=COMPLETED),
+    }
+
+
+def _best(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """The most profitable completed run first (lowest id on a tie)."""
+    return runs.filter(COMPLETED).order_by("-total_pnl", "id")
+
+
+def _latest(runs: QuerySet[Run], *, running_first: bool = False) -> QuerySet[Run]:
+    """Runs most recently finished or started first; with `running_first`, a running run
+    before all others (its profit is the live one)."""
+    touched = runs.filter(Q(started_at__isnull=False) | Q(stopped_at__isnull=False)).annotate(
+        moment=Coalesce("stopped_at", "started_at"),
+        live=Case(When(status=Status.RUNNING, then=Value(1)), default=Value(0), output_field=IntegerField()),
+    )
+    return touched.order_by(*(("-live",) if running_first else ()), "-moment", "-id")
+
+
 def session_summaries(sessions: Sequence[Session]) -> dict[str, dict[str, Any]]:
     """Each session's `summary` (run_count, completed_runs, error_count, best_profit,
     best_config_hash, avg_profit, last_config_hash, current_profit, active), read from its
@@ -33,33 +61,29 @@ def session_summaries(sessions: Sequence[Session]) -> dict[str, dict[str, Any]]:
     if not sessions:
         return {}
     runs_of = Run.objects.filter(session_id=OuterRef("session_id"))
-    # Profits and "best" count completed runs only; lowest id on a tie.
-    best = runs_of.filter(COMPLETED).order_by("-total_pnl", "id").values("config_hash")[:1]
-    # The run most recently finished or started; the running one first for the live profit.
-    touched = runs_of.filter(Q(started_at__isnull=False) | Q(stopped_at__isnull=False))
-    latest = ("-moment", "-id")
-    last = touched.annotate(moment=Coalesce("stopped_at", "started_at")).order_by(*latest)
-    current = touched.annotate(
-        moment=Coalesce("stopped_at", "started_at"),
-        live=Case(When(status=Status.RUNNING, then=Value(1)), default=Value(0), output_field=IntegerField()),
-    ).order_by("-live", *latest)
     rows = (
         Run.objects.filter(session_id__in=[s.pk for s in sessions])
         .values("session_id")
         .order_by()
         .annotate(
-            run_count=Count("id"),
-            completed_runs=Count("id", filter=COMPLETED),
-            error_count=Count("id", filter=Q(status=Status.FAILED)),
-            best_profit=Max("total_pnl", filter=COMPLETED),
-            avg_profit=Avg("total_pnl", filter=COMPLETED),
-            best_config_hash=Subquery(best),
-            last_config_hash=Subquery(last.values("config_hash")[:1]),
-            current_profit=Subquery(current.values("total_pnl")[:1]),
+            **_totals(),
+            best_config_hash=Subquery(_best(runs_of).values("config_hash")[:1]),
+            last_config_hash=Subquery(_latest(runs_of).values("config_hash")[:1]),
+            current_profit=Subquery(_latest(runs_of, running_first=True).values("total_pnl")[:1]),
         )
     )
     by_session = {row["session_id"]: row for row in rows}
     return {s.pk: _summary(by_session.get(s.pk), active=s.status == Status.RUNNING) for s in sessions}
+
+
+def runs_summary(*, runs: QuerySet[Run]) -> dict[str, Any]:
+    """The same summary over any set of runs (GET /api/runs/summary: a market, timeframe and
+    range across sessions), by the same rules; `active` while a session of them runs."""
+    row = runs.aggregate(**_totals())
+    row["best_config_hash"] = _best(runs).values_list("config_hash", flat=True).first()
+    row["last_config_hash"] = _latest(runs).values_list("config_hash", flat=True).first()
+    row["current_profit"] = _latest(runs, running_first=True).values_list("total_pnl", flat=True).first()
+    return _summary(row, active=runs.filter(session__status=Status.RUNNING).exists())
 
 
 def session_summary(session: Session) -> dict[str, Any]:
