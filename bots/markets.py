@@ -1,4 +1,4 @@
-"""Market specifications and their PnL arithmetic (linear and inverse contracts)."""
+"""Market specifications and their PnL arithmetic (linear, inverse and quanto contracts)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 LINEAR = "linear"
 INVERSE = "inverse"
+QUANTO = "quanto"
+CONTRACT_TYPES = (LINEAR, INVERSE, QUANTO)
 
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -20,7 +22,12 @@ def check_symbol(symbol: str) -> str:
 
 @dataclass(frozen=True)
 class MarketSpec:
-    """One tradable market. Inverse markets (XBTUSD) trade $1 contracts and settle in base."""
+    """One tradable market. Inverse markets (XBTUSD) trade $1 contracts and settle in base.
+
+    Quanto markets (BitMEX ETHUSD) quote in one currency and settle in another at a fixed
+    rate: a contract gains `multiplier` settle units per point of price, whatever the price of
+    the settle currency. `multiplier` is ignored for linear and inverse markets.
+    """
 
     symbol: str
     base: str
@@ -28,26 +35,39 @@ class MarketSpec:
     settle: str
     contract_type: str = LINEAR
     tick_size: float = 0.01
+    multiplier: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.contract_type not in (LINEAR, INVERSE):
-            raise ValueError(f"contract_type must be 'linear' or 'inverse', not {self.contract_type!r}.")
+        if self.contract_type not in CONTRACT_TYPES:
+            raise ValueError(
+                f"contract_type must be 'linear', 'inverse' or 'quanto', not {self.contract_type!r}."
+            )
+        if not self.multiplier > 0:
+            raise ValueError(f"multiplier must be positive, not {self.multiplier!r}.")
         check_symbol(self.symbol)
 
     @property
     def inverse(self) -> bool:
         return self.contract_type == INVERSE
 
+    @property
+    def quanto(self) -> bool:
+        return self.contract_type == QUANTO
+
     def pnl(self, size: float, entry: float, exit: float) -> float:
         """PnL in the settle currency of a signed position `size` (> 0 long) from entry to exit."""
         if self.contract_type == INVERSE:
             return size * (1.0 / entry - 1.0 / exit)
+        if self.contract_type == QUANTO:
+            return (exit - entry) * self.multiplier * size
         return size * (exit - entry)
 
     def notional(self, size: float, price: float) -> float:
         """Notional of |size| at `price` in the settle currency (fees are a share of it)."""
         if self.contract_type == INVERSE:
             return abs(size) / price
+        if self.contract_type == QUANTO:
+            return abs(size) * price * self.multiplier
         return abs(size) * price
 
 

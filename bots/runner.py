@@ -21,6 +21,7 @@ from bots.runners.sink import ListSink, Result, Sink
 
 __all__ = [
     "CHUNK_SECONDS",
+    "COMPILED_RULES",
     "FAST_CHUNK",
     "LIVE_METRICS_EVERY",
     "REPORT_EVERY",
@@ -44,6 +45,8 @@ __all__ = [
 FAST_CHUNK = 131_072
 SLOW_CHUNK = 65_536
 CHUNK_SECONDS = 0.25  # a per-candle chunk ends after this long
+# Rules of strategies that have them run compiled (bots.fast); False: the Python reference.
+COMPILED_RULES = True
 REPORT_EVERY = 0.5  # seconds between progress reports (live and scraper)
 STOP_CHECK_EVERY = 0.25  # seconds between should_stop() calls of the live runners
 LIVE_METRICS_EVERY = 2.0
@@ -65,6 +68,7 @@ def run_backtest(
         fast_chunk=FAST_CHUNK,
         slow_chunk=SLOW_CHUNK,
         chunk_seconds=CHUNK_SECONDS,
+        compiled_rules=COMPILED_RULES,
     )
 
 

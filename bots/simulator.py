@@ -132,7 +132,7 @@ class Account:
             return
         spec = self.markets[leg]
         added = abs(target) - abs(current)
-        fee = (added / price if spec.inverse else added * price) * self.fee_rate
+        fee = spec.notional(added, price) * self.fee_rate
         self.cash -= fee * fx
         self.fees_paid += fee * fx
         if current == 0.0:
@@ -164,10 +164,11 @@ class Account:
             entry_fee_run = self.entry_fee_run[leg] * share
         if spec.inverse:
             gross = sign * size * (1.0 / entry_price - 1.0 / price)
-            exit_fee = size / price * self.fee_rate
+        elif spec.quanto:
+            gross = sign * ((price - entry_price) * spec.multiplier * size)
         else:
             gross = sign * size * (price - entry_price)
-            exit_fee = size * price * self.fee_rate
+        exit_fee = spec.notional(size, price) * self.fee_rate
         self.cash += (gross - exit_fee) * fx
         self.fees_paid += exit_fee * fx
         fee = entry_fee + exit_fee
@@ -248,6 +249,8 @@ def equity_series(
         close = closes[leg]
         if spec.inverse:
             u = pos * (1.0 / entry - 1.0 / close)
+        elif spec.quanto:
+            u = (close - entry) * spec.multiplier * pos
         else:
             u = pos * (close - entry)
         held = pos != 0.0

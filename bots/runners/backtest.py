@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from bots import fast as compiled
 from bots.candles import Candles, align, timeframe_seconds
 from bots.metrics import bucket_size, compute_metrics, downsample
 from bots.runners.book import Book
 from bots.runners.config import RunConfig, make_strategy
 from bots.runners.sink import Result, Sink
-from bots.simulator import equity_series
-from bots.strategies.base import Bar, Strategy
+from bots.simulator import Trade, equity_series
+from bots.strategies.base import Bar, Rule, Strategy
 
 
 class NoDataError(RuntimeError):
@@ -93,6 +94,95 @@ def _run_rules(
     return pending
 
 
+class _Compiled:
+    """The arrays the compiled rules path (bots.fast) takes, made once per backtest."""
+
+    def __init__(self, book: Book, legs: list[Candles]):
+        account = book.account
+        self.times = np.ascontiguousarray(legs[0].time, dtype=np.int64)
+        self.opens = np.ascontiguousarray(np.vstack([leg.open for leg in legs]), dtype=np.float64)
+        self.closes = np.ascontiguousarray(np.vstack([leg.close for leg in legs]), dtype=np.float64)
+        self.kind, self.mult, self.fx_leg, self.fx_div = compiled.leg_arrays(account.markets, account.fx_plan)
+
+    def walk(
+        self, account, rules: list[Rule], c0: int, c1: int, s0: int, n: int, pending: tuple | None
+    ) -> tuple[list[Trade], np.ndarray, int, tuple[float, ...] | None]:
+        """The rules over [c0, c1) in compiled code; the account is updated as Account.fill would.
+
+        Returns (closed trades, equity at each close, candles with a position, fill pending at c1).
+        """
+        states: dict[tuple[float, ...], int] = {}
+        masks: dict[int, int] = {}
+        mask_list: list[np.ndarray] = []
+        when, which, then = [], [], []
+        for rule in rules:
+            when.append(states.setdefault(tuple(float(x) for x in rule.when), len(states)))
+            then.append(states.setdefault(tuple(float(x) for x in rule.then), len(states)))
+            if id(rule.mask) not in masks:
+                masks[id(rule.mask)] = len(mask_list)
+                mask_list.append(rule.mask)
+            which.append(masks[id(rule.mask)])
+        state = states.setdefault(account.positions(), len(states))
+        pend = -1 if pending is None else states.setdefault(tuple(float(x) for x in pending), len(states))
+        state_pos = np.array(list(states), dtype=np.float64).reshape(len(states), len(account.pos))
+        mask_arr = np.zeros((max(1, len(mask_list)), c1 - s0), dtype=np.bool_)
+        for k, mask in enumerate(mask_list):
+            mask_arr[k] = mask[: c1 - s0]
+        acct = np.array([account.cash, account.fees_paid])
+        pos = np.array(account.pos, dtype=np.float64)
+        entry_price = np.array(account.entry_price, dtype=np.float64)
+        entry_time = np.array(account.entry_time, dtype=np.int64)
+        entry_fee = np.array(account.entry_fee, dtype=np.float64)
+        entry_fee_run = np.array(account.entry_fee_run, dtype=np.float64)
+        rows, nt, equity, exposed, state, pend = compiled.walk_chunk(
+            c0, c1, s0, n, state, pend,
+            np.array(when, dtype=np.int64), np.array(which, dtype=np.int64), np.array(then, dtype=np.int64),
+            mask_arr, state_pos, self.times, self.opens, self.closes, self.kind, self.mult, self.fx_leg,
+            self.fx_div, account.fee_rate, account.slippage, acct, pos, entry_price, entry_time, entry_fee,
+            entry_fee_run,
+        )  # fmt: skip
+        account.cash, account.fees_paid = float(acct[0]), float(acct[1])
+        account.pos = pos.tolist()
+        account.entry_price = entry_price.tolist()
+        account.entry_time = entry_time.tolist()
+        account.entry_fee = entry_fee.tolist()
+        account.entry_fee_run = entry_fee_run.tolist()
+        trades = _trades(account, rows[:nt])
+        account.trades.extend(trades)
+        return trades, equity, int(exposed), (None if pend < 0 else tuple(state_pos[pend].tolist()))
+
+
+def _trades(account, rows: np.ndarray) -> list[Trade]:
+    """Trade records from the compiled path's trade rows (bots.fast.T_* columns)."""
+    if len(rows) == 0:
+        return []
+    markets = account.markets
+    symbols = [m.symbol for m in markets]
+    settles = [m.settle for m in markets]
+    cols = rows.T
+    legs = cols[compiled.T_LEG].astype(np.int64).tolist()
+    sides = ["long" if x > 0 else "short" for x in cols[compiled.T_SIDE].tolist()]
+    entry_times = cols[compiled.T_ENTRY_TIME].astype(np.int64).tolist()
+    exit_times = cols[compiled.T_EXIT_TIME].astype(np.int64).tolist()
+    sizes = cols[compiled.T_SIZE].tolist()
+    return [
+        Trade(symbols[leg], side, et, ep, size, xt, xp, size, pnl, fee, settles[leg], run_pnl)
+        for leg, side, et, ep, size, xt, xp, pnl, fee, run_pnl in zip(
+            legs,
+            sides,
+            entry_times,
+            cols[compiled.T_ENTRY].tolist(),
+            sizes,
+            exit_times,
+            cols[compiled.T_EXIT].tolist(),
+            cols[compiled.T_PNL].tolist(),
+            cols[compiled.T_FEE].tolist(),
+            cols[compiled.T_RUN_PNL].tolist(),
+            strict=True,
+        )
+    ]
+
+
 def _run_candles(
     strategy: Strategy,
     book: Book,
@@ -151,6 +241,7 @@ class _Backtest:
         fast_chunk: int,
         slow_chunk: int,
         chunk_seconds: float,
+        compiled_rules: bool = True,
     ):
         self.config, self.strategy, self.tf, self.legs = config, strategy, tf, legs
         self.sink, self.clock, self.chunk_seconds = sink, clock, chunk_seconds
@@ -162,6 +253,8 @@ class _Backtest:
         self.opens = [leg.open for leg in legs]
         self.window = max(1, int(strategy.window()))
         self.fast = strategy.uses_rules()
+        # The compiled rules path (bots.fast); the Python one stays as the reference.
+        self.compiled = _Compiled(self.book, legs) if self.fast and compiled_rules else None
         self.bucket = bucket_size(self.n)
         chunk = fast_chunk if self.fast else slow_chunk
         # Indicators cost ~window passes per candle: long windows get shorter chunks so each
@@ -198,27 +291,50 @@ class _Backtest:
         """Run, mark to market and report the candles from c0 on; return where the chunk ended."""
         book, closes, n = self.book, self.closes, self.n
         c1 = min(n, c0 + self.chunk)
-        first_snap = len(book.snaps) - 1
-        c1 = self._walk(c0, c1)
-        eq, held = equity_series(
-            self.account,
-            np.asarray(book.snap_index[first_snap:]),
-            book.snaps[first_snap:],
-            [c[c0:c1] for c in closes],
-            c0,
-        )
-        self.exposed += int(held.sum())
+        walked = self._walk_compiled(c0, c1) if self.compiled is not None else None
+        if walked is not None:
+            eq, exposed = walked
+            t, v = compiled.downsample_chunk(self.compiled.times[c0:c1], eq, self.bucket, c0)
+            points = list(zip(t.tolist(), v.tolist(), strict=True))
+        else:
+            if self.compiled is not None:  # the account moved without snapshots: take one
+                book.snap_index.append(c0 - 1)
+                book.snaps.append(self.account.snapshot())
+            first_snap = len(book.snaps) - 1
+            c1 = self._walk(c0, c1)
+            eq, held = equity_series(
+                self.account,
+                np.asarray(book.snap_index[first_snap:]),
+                book.snaps[first_snap:],
+                [c[c0:c1] for c in closes],
+                c0,
+            )
+            exposed = int(held.sum())
+            points = downsample(self.times[c0:c1], eq, self.bucket, offset=c0)
+        self.exposed += exposed
         self.done = c1
         last = c1 >= n
         if not last and self.sink.should_stop():
             self.stopped = True
-        points = downsample(self.times[c0:c1], eq, self.bucket, offset=c0)
         if last or self.stopped:
             eq = self._close_at(c1, eq, points)
         self.eq_parts.append(eq)
         self.chart.extend(points)
         self._report(points)
         return c1
+
+    def _walk_compiled(self, c0: int, c1: int) -> tuple[np.ndarray, int] | None:
+        """The rules over [c0, c1) in compiled code: (equity at each close, candles held);
+        None when the strategy gives no rules for this chunk (the Python path runs it)."""
+        s0 = max(0, c0 - self.window + 1)
+        sub = [leg[s0:c1] for leg in self.legs]
+        rules = self.strategy.rules(self.strategy.precompute(sub), sub)
+        if rules is None:
+            return None
+        _, eq, exposed, self.pending = self.compiled.walk(
+            self.account, rules, c0, c1, s0, self.n, self.pending
+        )
+        return eq, exposed
 
     def _walk(self, c0: int, c1: int) -> int:
         """The strategy over [c0, c1): by its rules when it has them, else candle by candle."""
@@ -311,6 +427,7 @@ def run_backtest(
     fast_chunk: int,
     slow_chunk: int,
     chunk_seconds: float,
+    compiled_rules: bool = True,
 ) -> Result:
     """Backtest `config` over the feed's candles in [range_start, range_end).
 
@@ -330,5 +447,6 @@ def run_backtest(
         fast_chunk=fast_chunk,
         slow_chunk=slow_chunk,
         chunk_seconds=chunk_seconds,
+        compiled_rules=compiled_rules,
     )
     return backtest.run()
