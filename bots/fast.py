@@ -287,3 +287,44 @@ def warm() -> None:
         np.array([1000.0, 0.0]), np.zeros(1), np.zeros(1), np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
     )  # fmt: skip
     downsample_chunk(times, px[0], 2, 0)
+
+
+@_jit
+def walk_many(c0, c1, s0, n, states, pendings, rule_off, rule_when, rule_mask, rule_then, masks, state_off,
+              state_pos, times, opens, closes, kind, mult, fx_leg, fx_div, fee_rate, slippage, acct, pos,
+              entry_price, entry_time, entry_fee, entry_fee_run):  # fmt: skip
+    """walk_chunk for many configs of one market in one call (a sweep's chunk of runs).
+
+    Config b has rules rule_*[rule_off[b]:rule_off[b+1]] over the shared `masks` bank, states
+    state_pos[state_off[b]:state_off[b+1]], fee_rate[b], slippage[b] and account row b.
+    Returns (trades of all configs, trade offsets per config, equity per config, candles
+    held, states, pending states); the account rows are updated in place.
+    """
+    count = states.shape[0]
+    equity = np.empty((count, c1 - c0))
+    exposed = np.zeros(count, dtype=np.int64)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    out_states = np.empty(count, dtype=np.int64)
+    out_pending = np.empty(count, dtype=np.int64)
+    all_trades = np.empty((64, TRADE_COLUMNS))
+    total = 0
+    for b in range(count):
+        r0, r1 = rule_off[b], rule_off[b + 1]
+        trades, nt, eq, held, state, pend = walk_chunk(
+            c0, c1, s0, n, states[b], pendings[b], rule_when[r0:r1], rule_mask[r0:r1], rule_then[r0:r1], masks,
+            state_pos[state_off[b]:state_off[b + 1]], times, opens, closes, kind, mult, fx_leg, fx_div,
+            fee_rate[b], slippage[b], acct[b], pos[b], entry_price[b], entry_time[b], entry_fee[b],
+            entry_fee_run[b],
+        )  # fmt: skip
+        if total + nt > all_trades.shape[0]:
+            grown = np.empty((2 * (total + nt) + 16, TRADE_COLUMNS))
+            grown[:total] = all_trades[:total]
+            all_trades = grown
+        all_trades[total : total + nt] = trades[:nt]
+        total += nt
+        offsets[b + 1] = total
+        equity[b] = eq
+        exposed[b] = held
+        out_states[b] = state
+        out_pending[b] = pend
+    return all_trades[:total], offsets, equity, exposed, out_states, out_pending

@@ -9,7 +9,45 @@ window lengths strategies use.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
+
+# Within `shared()`: (function, input memory, window) -> (result, input kept alive).
+_memo: dict | None = None
+
+
+@contextmanager
+def shared() -> Iterator[None]:
+    """Within this block each distinct indicator (function, input array, window) is computed
+    once: a sweep's configs that share a window share its array. Results are read-only."""
+    global _memo
+    outer = _memo
+    if outer is None:
+        _memo = {}
+    try:
+        yield
+    finally:
+        _memo = outer
+
+
+def _memoised(fn):
+    @functools.wraps(fn)
+    def wrapper(x: np.ndarray, n: int):
+        if _memo is None or not isinstance(x, np.ndarray):
+            return fn(x, n)
+        key = (fn.__name__, x.__array_interface__["data"][0], x.shape, x.strides, x.dtype.str, int(n))
+        hit = _memo.get(key)
+        if hit is None:
+            value = fn(x, n)
+            for array in value if isinstance(value, tuple) else (value,):
+                array.flags.writeable = False  # shared between configs: never changed in place
+            hit = _memo[key] = (value, x)  # x kept alive so its address is not reused
+        return hit[0]
+
+    return wrapper
 
 
 def _valid_rows(x: np.ndarray, n: int) -> int:
@@ -25,6 +63,7 @@ def _place(x: np.ndarray, n: int, values: np.ndarray | None) -> np.ndarray:
     return out
 
 
+@_memoised
 def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
     m = _valid_rows(x, n)
     if m <= 0:
@@ -35,11 +74,13 @@ def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
     return _place(x, n, acc)
 
 
+@_memoised
 def sma(x: np.ndarray, n: int) -> np.ndarray:
     """Simple moving average of the last n values."""
     return rolling_sum(x, n) / n
 
 
+@_memoised
 def rolling_max(x: np.ndarray, n: int) -> np.ndarray:
     m = _valid_rows(x, n)
     if m <= 0:
@@ -50,6 +91,7 @@ def rolling_max(x: np.ndarray, n: int) -> np.ndarray:
     return _place(x, n, acc)
 
 
+@_memoised
 def rolling_min(x: np.ndarray, n: int) -> np.ndarray:
     m = _valid_rows(x, n)
     if m <= 0:
@@ -60,6 +102,7 @@ def rolling_min(x: np.ndarray, n: int) -> np.ndarray:
     return _place(x, n, acc)
 
 
+@_memoised
 def rolling_mean_std(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and population standard deviation (two-pass, so no cancellation) of the last n."""
     m = _valid_rows(x, n)

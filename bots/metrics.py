@@ -75,7 +75,10 @@ def compute_metrics(
     """
     equity = np.asarray(equity, dtype=np.float64)
     final_equity = float(equity[-1]) if len(equity) else float(initial_balance)
-    pnls = np.array([t.run_pnl for t in trades], dtype=np.float64)
+    if hasattr(trades, "run_pnls"):  # a TradeLog: its numbers without building records
+        pnls = trades.run_pnls()
+    else:
+        pnls = np.array([t.run_pnl for t in trades], dtype=np.float64)
     wins = pnls[pnls > 0]
     losses = pnls[pnls < 0]
     total_pnl = final_equity - initial_balance

@@ -40,6 +40,141 @@ class Trade:
     run_pnl: float
 
 
+# Columns of a block of compiled trade rows (bots.fast writes them in this order).
+(
+    ROW_LEG,
+    ROW_SIDE,
+    ROW_ENTRY_TIME,
+    ROW_ENTRY,
+    ROW_SIZE,
+    ROW_EXIT_TIME,
+    ROW_EXIT,
+    ROW_PNL,
+    ROW_FEE,
+    ROW_RUN_PNL,
+) = range(10)
+
+
+class TradeLog(Sequence[Trade]):
+    """Closed trades in order: Trade records, or blocks of numeric rows from the compiled path
+    that become Trade records only when read (a run that nobody reads trade by trade, such as
+    a sweep's, never builds them). Slices are TradeLogs too; a TradeLog equals the list of its
+    trades."""
+
+    __slots__ = ("_blocks", "_ends", "_symbols", "_settles")
+
+    def __init__(self, symbols: Sequence[str] = (), settles: Sequence[str] = ()):
+        self._blocks: list[list[Trade] | np.ndarray] = []
+        self._ends: list[int] = []
+        self._symbols = list(symbols)
+        self._settles = list(settles)
+
+    def _push(self, block) -> None:
+        if len(block):
+            self._blocks.append(block)
+            self._ends.append((self._ends[-1] if self._ends else 0) + len(block))
+
+    def append(self, trade: Trade) -> None:
+        if self._blocks and isinstance(self._blocks[-1], list):
+            self._blocks[-1].append(trade)
+            self._ends[-1] += 1
+        else:
+            self._push([trade])
+
+    def extend_rows(self, rows: np.ndarray) -> None:
+        """Add trades as rows of ROW_* columns (leg indexes the log's symbols)."""
+        self._push(rows)
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def _materialise(self, rows: np.ndarray) -> list[Trade]:
+        symbols, settles = self._symbols, self._settles
+        cols = rows.T
+        legs = cols[ROW_LEG].astype(np.int64).tolist()
+        sizes = cols[ROW_SIZE].tolist()
+        return [
+            Trade(
+                symbols[leg],
+                "long" if side > 0 else "short",
+                et,
+                ep,
+                size,
+                xt,
+                xp,
+                size,
+                pnl,
+                fee,
+                settles[leg],
+                run_pnl,
+            )  # fmt: skip
+            for leg, side, et, ep, size, xt, xp, pnl, fee, run_pnl in zip(
+                legs,
+                cols[ROW_SIDE].tolist(),
+                cols[ROW_ENTRY_TIME].astype(np.int64).tolist(),
+                cols[ROW_ENTRY].tolist(),
+                sizes,
+                cols[ROW_EXIT_TIME].astype(np.int64).tolist(),
+                cols[ROW_EXIT].tolist(),
+                cols[ROW_PNL].tolist(),
+                cols[ROW_FEE].tolist(),
+                cols[ROW_RUN_PNL].tolist(),
+                strict=True,
+            )
+        ]
+
+    def __iter__(self):
+        for block in self._blocks:
+            yield from (block if isinstance(block, list) else self._materialise(block))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return list(self)[index]
+            out = TradeLog(self._symbols, self._settles)
+            begin = 0
+            for block, end in zip(self._blocks, self._ends, strict=True):
+                lo, hi = max(start, begin), min(stop, end)
+                if lo < hi:
+                    part = block[lo - begin : hi - begin]
+                    out._push(list(part) if isinstance(block, list) else part)
+                begin = end
+            return out
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("trade index out of range")
+        begin = 0
+        for block, end in zip(self._blocks, self._ends, strict=True):
+            if index < end:
+                k = index - begin
+                return block[k] if isinstance(block, list) else self._materialise(block[k : k + 1])[0]
+            begin = end
+        raise IndexError("trade index out of range")
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (TradeLog, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return f"TradeLog({len(self)} trades)"
+
+    def run_pnls(self) -> np.ndarray:
+        """Every trade's run_pnl, without building Trade records."""
+        parts = [
+            np.array([t.run_pnl for t in block], dtype=np.float64)
+            if isinstance(block, list)
+            else block[:, ROW_RUN_PNL]
+            for block in self._blocks
+        ]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+
 def _fx_plan(markets: Sequence[MarketSpec]) -> list[tuple[int, bool] | None]:
     """Per leg: None (settles in the run currency) or (leg whose price converts, divide?)."""
     run_ccy = markets[0].settle
@@ -85,7 +220,7 @@ class Account:
         self.entry_time = [0] * n
         self.entry_fee = [0.0] * n  # leg currency, of the open part
         self.entry_fee_run = [0.0] * n  # the same in run currency, at the entry's rate
-        self.trades: list[Trade] = []
+        self.trades = TradeLog([m.symbol for m in self.markets], [m.settle for m in self.markets])
         self.fx_plan = _fx_plan(self.markets)
 
     # -- conversion -------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 from django.conf import settings
 
+from bots import runner as engine
 from sessions_app import services
 from sessions_app.execution import session_execute, worker_name
 from sessions_app.services import notifications
@@ -45,6 +46,15 @@ def session_notify(self, session_id: str, url: str, event: str) -> int | None:
             countdown=settings.WEBHOOK_RETRY_SECONDS * 2**self.request.retries,
             max_retries=settings.WEBHOOK_TRIES - 1,
         ) from exc
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _warm_engine(**kwargs):
+    """Load the engine's compiled code (from numba's disk cache, or compile it) before the
+    first task: in the main process, so forked pool processes inherit it, and in each pool
+    process in case it was spawned rather than forked (then it is a quick cache load)."""
+    engine.warm()
 
 
 @worker_ready.connect

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from bots import fast as compiled
+from bots import indicators
 from bots.candles import Candles, align, timeframe_seconds
 from bots.metrics import bucket_size, compute_metrics, downsample
 from bots.runners.book import Book
 from bots.runners.config import RunConfig, make_strategy
 from bots.runners.sink import Result, Sink
-from bots.simulator import Trade, equity_series
+from bots.simulator import equity_series
 from bots.strategies.base import Bar, Rule, Strategy
 
 
@@ -94,11 +95,53 @@ def _run_rules(
     return pending
 
 
-class _Compiled:
-    """The arrays the compiled rules path (bots.fast) takes, made once per backtest."""
+class _Step:
+    """One config's walk over [c0, c1) as the kernels take it: rules as state ids, the account
+    as arrays (written back by `apply`)."""
 
-    def __init__(self, book: Book, legs: list[Candles]):
-        account = book.account
+    def __init__(self, account, rules: list[Rule], pending: tuple | None, width: int):
+        states: dict[tuple[float, ...], int] = {}
+        ids: dict[int, int] = {}
+        self.masks: list[np.ndarray] = []
+        when, which, then = [], [], []
+        for rule in rules:
+            when.append(states.setdefault(tuple(float(x) for x in rule.when), len(states)))
+            then.append(states.setdefault(tuple(float(x) for x in rule.then), len(states)))
+            if id(rule.mask) not in ids:
+                ids[id(rule.mask)] = len(self.masks)
+                self.masks.append(np.asarray(rule.mask, dtype=np.bool_)[:width])
+            which.append(ids[id(rule.mask)])
+        self.state = states.setdefault(account.positions(), len(states))
+        self.pending = (
+            -1 if pending is None else states.setdefault(tuple(float(x) for x in pending), len(states))
+        )
+        self.when = np.array(when, dtype=np.int64)
+        self.which = np.array(which, dtype=np.int64)
+        self.then = np.array(then, dtype=np.int64)
+        self.state_pos = np.array(list(states), dtype=np.float64).reshape(len(states), len(account.pos))
+        self.acct = np.array([account.cash, account.fees_paid])
+        self.pos = np.array(account.pos, dtype=np.float64)
+        self.entry_price = np.array(account.entry_price, dtype=np.float64)
+        self.entry_time = np.array(account.entry_time, dtype=np.int64)
+        self.entry_fee = np.array(account.entry_fee, dtype=np.float64)
+        self.entry_fee_run = np.array(account.entry_fee_run, dtype=np.float64)
+
+    def apply(self, account, rows: np.ndarray, pending: int) -> tuple[float, ...] | None:
+        """Write the kernel's account back and log its trades; return the fill pending."""
+        account.cash, account.fees_paid = float(self.acct[0]), float(self.acct[1])
+        account.pos = self.pos.tolist()
+        account.entry_price = self.entry_price.tolist()
+        account.entry_time = self.entry_time.tolist()
+        account.entry_fee = self.entry_fee.tolist()
+        account.entry_fee_run = self.entry_fee_run.tolist()
+        account.trades.extend_rows(rows)
+        return None if pending < 0 else tuple(self.state_pos[pending].tolist())
+
+
+class _Compiled:
+    """The arrays the compiled rules path (bots.fast) takes, made once per set of legs."""
+
+    def __init__(self, account, legs: list[Candles]):
         self.times = np.ascontiguousarray(legs[0].time, dtype=np.int64)
         self.opens = np.ascontiguousarray(np.vstack([leg.open for leg in legs]), dtype=np.float64)
         self.closes = np.ascontiguousarray(np.vstack([leg.close for leg in legs]), dtype=np.float64)
@@ -106,81 +149,72 @@ class _Compiled:
 
     def walk(
         self, account, rules: list[Rule], c0: int, c1: int, s0: int, n: int, pending: tuple | None
-    ) -> tuple[list[Trade], np.ndarray, int, tuple[float, ...] | None]:
+    ) -> tuple[np.ndarray, int, tuple[float, ...] | None]:
         """The rules over [c0, c1) in compiled code; the account is updated as Account.fill would.
 
-        Returns (closed trades, equity at each close, candles with a position, fill pending at c1).
+        Returns (equity at each close, candles with a position, fill pending at c1).
         """
-        states: dict[tuple[float, ...], int] = {}
-        masks: dict[int, int] = {}
-        mask_list: list[np.ndarray] = []
-        when, which, then = [], [], []
-        for rule in rules:
-            when.append(states.setdefault(tuple(float(x) for x in rule.when), len(states)))
-            then.append(states.setdefault(tuple(float(x) for x in rule.then), len(states)))
-            if id(rule.mask) not in masks:
-                masks[id(rule.mask)] = len(mask_list)
-                mask_list.append(rule.mask)
-            which.append(masks[id(rule.mask)])
-        state = states.setdefault(account.positions(), len(states))
-        pend = -1 if pending is None else states.setdefault(tuple(float(x) for x in pending), len(states))
-        state_pos = np.array(list(states), dtype=np.float64).reshape(len(states), len(account.pos))
-        mask_arr = np.zeros((max(1, len(mask_list)), c1 - s0), dtype=np.bool_)
-        for k, mask in enumerate(mask_list):
-            mask_arr[k] = mask[: c1 - s0]
-        acct = np.array([account.cash, account.fees_paid])
-        pos = np.array(account.pos, dtype=np.float64)
-        entry_price = np.array(account.entry_price, dtype=np.float64)
-        entry_time = np.array(account.entry_time, dtype=np.int64)
-        entry_fee = np.array(account.entry_fee, dtype=np.float64)
-        entry_fee_run = np.array(account.entry_fee_run, dtype=np.float64)
-        rows, nt, equity, exposed, state, pend = compiled.walk_chunk(
-            c0, c1, s0, n, state, pend,
-            np.array(when, dtype=np.int64), np.array(which, dtype=np.int64), np.array(then, dtype=np.int64),
-            mask_arr, state_pos, self.times, self.opens, self.closes, self.kind, self.mult, self.fx_leg,
-            self.fx_div, account.fee_rate, account.slippage, acct, pos, entry_price, entry_time, entry_fee,
-            entry_fee_run,
+        step = _Step(account, rules, pending, c1 - s0)
+        mask_arr = np.zeros((max(1, len(step.masks)), c1 - s0), dtype=np.bool_)
+        for k, mask in enumerate(step.masks):
+            mask_arr[k] = mask
+        rows, nt, equity, exposed, _, pend = compiled.walk_chunk(
+            c0, c1, s0, n, step.state, step.pending, step.when, step.which, step.then, mask_arr,
+            step.state_pos, self.times, self.opens, self.closes, self.kind, self.mult, self.fx_leg,
+            self.fx_div, account.fee_rate, account.slippage, step.acct, step.pos, step.entry_price,
+            step.entry_time, step.entry_fee, step.entry_fee_run,
         )  # fmt: skip
-        account.cash, account.fees_paid = float(acct[0]), float(acct[1])
-        account.pos = pos.tolist()
-        account.entry_price = entry_price.tolist()
-        account.entry_time = entry_time.tolist()
-        account.entry_fee = entry_fee.tolist()
-        account.entry_fee_run = entry_fee_run.tolist()
-        trades = _trades(account, rows[:nt])
-        account.trades.extend(trades)
-        return trades, equity, int(exposed), (None if pend < 0 else tuple(state_pos[pend].tolist()))
+        pending = step.apply(account, rows[:nt].copy(), pend)
+        return equity, int(exposed), pending
 
+    def walk_many(
+        self, accounts: list, rules: list[list[Rule]], c0: int, c1: int, s0: int, n: int
+    ) -> list[tuple[np.ndarray, int, tuple[float, ...] | None]]:
+        """`walk` for many configs in one compiled call; masks they share are passed once.
 
-def _trades(account, rows: np.ndarray) -> list[Trade]:
-    """Trade records from the compiled path's trade rows (bots.fast.T_* columns)."""
-    if len(rows) == 0:
-        return []
-    markets = account.markets
-    symbols = [m.symbol for m in markets]
-    settles = [m.settle for m in markets]
-    cols = rows.T
-    legs = cols[compiled.T_LEG].astype(np.int64).tolist()
-    sides = ["long" if x > 0 else "short" for x in cols[compiled.T_SIDE].tolist()]
-    entry_times = cols[compiled.T_ENTRY_TIME].astype(np.int64).tolist()
-    exit_times = cols[compiled.T_EXIT_TIME].astype(np.int64).tolist()
-    sizes = cols[compiled.T_SIZE].tolist()
-    return [
-        Trade(symbols[leg], side, et, ep, size, xt, xp, size, pnl, fee, settles[leg], run_pnl)
-        for leg, side, et, ep, size, xt, xp, pnl, fee, run_pnl in zip(
-            legs,
-            sides,
-            entry_times,
-            cols[compiled.T_ENTRY].tolist(),
-            sizes,
-            exit_times,
-            cols[compiled.T_EXIT].tolist(),
-            cols[compiled.T_PNL].tolist(),
-            cols[compiled.T_FEE].tolist(),
-            cols[compiled.T_RUN_PNL].tolist(),
-            strict=True,
-        )
-    ]
+        Returns per config (equity at each close, candles held, fill pending at c1).
+        """
+        steps = [_Step(account, r, None, c1 - s0) for account, r in zip(accounts, rules, strict=True)]
+        bank: dict[int, int] = {}
+        masks: list[np.ndarray] = []
+        which = []
+        for step in steps:
+            local = []
+            for mask in step.masks:
+                if id(mask.base if mask.base is not None else mask) not in bank:
+                    bank[id(mask.base if mask.base is not None else mask)] = len(masks)
+                    masks.append(mask)
+                local.append(bank[id(mask.base if mask.base is not None else mask)])
+            which.append(np.array(local, dtype=np.int64)[step.which])
+        mask_arr = np.zeros((max(1, len(masks)), c1 - s0), dtype=np.bool_)
+        for k, mask in enumerate(masks):
+            mask_arr[k] = mask
+
+        def offsets(parts):
+            return np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+
+        books = [
+            np.stack([getattr(s, name) for s in steps])
+            for name in ("acct", "pos", "entry_price", "entry_time", "entry_fee", "entry_fee_run")
+        ]
+        rows, trade_off, equity, exposed, _, pend = compiled.walk_many(
+            c0, c1, s0, n,
+            np.array([s.state for s in steps], dtype=np.int64), np.array([s.pending for s in steps], dtype=np.int64),
+            offsets([s.when for s in steps]), np.concatenate([s.when for s in steps]), np.concatenate(which),
+            np.concatenate([s.then for s in steps]), mask_arr, offsets([s.state_pos for s in steps]),
+            np.concatenate([s.state_pos for s in steps]), self.times, self.opens, self.closes, self.kind,
+            self.mult, self.fx_leg, self.fx_div, np.array([a.fee_rate for a in accounts]),
+            np.array([a.slippage for a in accounts]), *books,
+        )  # fmt: skip
+        out = []
+        for b, (step, account) in enumerate(zip(steps, accounts, strict=True)):
+            # the kernel updated the stacked accounts: this config's rows are its state now
+            step.acct, step.pos, step.entry_price, step.entry_time, step.entry_fee, step.entry_fee_run = (
+                book[b] for book in books
+            )
+            pending = step.apply(account, rows[trade_off[b] : trade_off[b + 1]], int(pend[b]))
+            out.append((equity[b], int(exposed[b]), pending))
+        return out
 
 
 def _run_candles(
@@ -242,6 +276,7 @@ class _Backtest:
         slow_chunk: int,
         chunk_seconds: float,
         compiled_rules: bool = True,
+        compiled_arrays: _Compiled | None = None,
     ):
         self.config, self.strategy, self.tf, self.legs = config, strategy, tf, legs
         self.sink, self.clock, self.chunk_seconds = sink, clock, chunk_seconds
@@ -254,7 +289,11 @@ class _Backtest:
         self.window = max(1, int(strategy.window()))
         self.fast = strategy.uses_rules()
         # The compiled rules path (bots.fast); the Python one stays as the reference.
-        self.compiled = _Compiled(self.book, legs) if self.fast and compiled_rules else None
+        self.compiled = None
+        if self.fast and compiled_rules:
+            self.compiled = compiled_arrays or _Compiled(self.account, legs)
+        # A walk of the whole range done beforehand (run_grid): (equity, candles held).
+        self.preset: tuple[np.ndarray, int] | None = None
         self.bucket = bucket_size(self.n)
         chunk = fast_chunk if self.fast else slow_chunk
         # Indicators cost ~window passes per candle: long windows get shorter chunks so each
@@ -326,14 +365,15 @@ class _Backtest:
     def _walk_compiled(self, c0: int, c1: int) -> tuple[np.ndarray, int] | None:
         """The rules over [c0, c1) in compiled code: (equity at each close, candles held);
         None when the strategy gives no rules for this chunk (the Python path runs it)."""
+        if self.preset is not None and c0 == 0 and c1 == self.n:
+            walked, self.preset = self.preset, None
+            return walked
         s0 = max(0, c0 - self.window + 1)
         sub = [leg[s0:c1] for leg in self.legs]
         rules = self.strategy.rules(self.strategy.precompute(sub), sub)
         if rules is None:
             return None
-        _, eq, exposed, self.pending = self.compiled.walk(
-            self.account, rules, c0, c1, s0, self.n, self.pending
-        )
+        eq, exposed, self.pending = self.compiled.walk(self.account, rules, c0, c1, s0, self.n, self.pending)
         return eq, exposed
 
     def _walk(self, c0: int, c1: int) -> int:
@@ -407,7 +447,7 @@ class _Backtest:
             f"PnL {metrics['total_pnl']:.8g} {account.currency}."
         )
         return Result(
-            trades=list(account.trades),
+            trades=account.trades,
             metrics=metrics,
             equity=self.chart,
             stopped=self.stopped,
@@ -450,3 +490,93 @@ def run_backtest(
         compiled_rules=compiled_rules,
     )
     return backtest.run()
+
+
+class _QuietSink:
+    """The sink of a grid run nobody listens to."""
+
+    def on_trades(self, trades):
+        pass
+
+    def on_equity(self, points):
+        pass
+
+    def on_log(self, line):
+        pass
+
+    def on_progress(self, done, total):
+        pass
+
+    def on_metrics(self, metrics):
+        pass
+
+    def should_stop(self):
+        return False
+
+
+def run_grid(
+    configs: list[RunConfig],
+    feed: Any,
+    sinks: list[Sink] | None = None,
+    clock: Callable[[], float] = _time.monotonic,
+    *,
+    slow_chunk: int,
+    chunk_seconds: float,
+    batch: int = 8,
+    keep_trades: bool = True,
+) -> list[Result]:
+    """Backtest many configs of one market, timeframe and range (a sweep's runs) at once.
+
+    The candles are loaded once, each distinct indicator array is computed once
+    (bots.indicators.shared), and the rules of `batch` configs at a time run in one compiled
+    call. Each run reports to its sink (`sinks[i]`, or nowhere) as run_backtest would, in one
+    chunk; results equal run_backtest's. `keep_trades=False` leaves the results' trades empty
+    (the sinks had them), so a big grid does not hold every trade in memory.
+    """
+    if not configs:
+        return []
+    first = configs[0]
+    shape = (first.market, first.exchange, first.timeframe, first.range_start, first.range_end)
+    for config in configs:
+        if (config.market, config.exchange, config.timeframe, config.range_start, config.range_end) != shape:
+            raise ValueError("run_grid takes configs of one market, exchange, timeframe and range.")
+    sinks = sinks if sinks is not None else [_QuietSink() for _ in configs]
+    if len(sinks) != len(configs):
+        raise ValueError(f"{len(sinks)} sinks for {len(configs)} configs.")
+    legs = load_legs(first, feed)
+    tf = timeframe_seconds(first.timeframe)
+    n = len(legs[0])
+    shared: _Compiled | None = None
+    results: list[Result] = []
+    with indicators.shared():
+        for start in range(0, len(configs), max(1, batch)):
+            group = []
+            for config, sink in zip(
+                configs[start : start + batch], sinks[start : start + batch], strict=True
+            ):
+                strategy = make_strategy(config)
+                if shared is None and strategy.uses_rules():
+                    shared = _Compiled(Book(config).account, legs)
+                backtest = _Backtest(
+                    config, strategy, tf, legs, sink, clock, fast_chunk=n, slow_chunk=slow_chunk,
+                    chunk_seconds=chunk_seconds, compiled_arrays=shared,
+                )  # fmt: skip
+                group.append(backtest)
+            walks = []
+            for backtest in group:
+                if backtest.compiled is None:
+                    continue
+                backtest.chunk = n  # one chunk: the whole range was walked at once
+                rules = backtest.strategy.rules(backtest.strategy.precompute(legs), legs)
+                if rules is not None:
+                    walks.append((backtest, rules))
+            if walks:
+                walked = shared.walk_many([b.account for b, _ in walks], [r for _, r in walks], 0, n, 0, n)
+                for (backtest, _), (equity, exposed, _pending) in zip(walks, walked, strict=True):
+                    backtest.preset = (equity, exposed)
+            for backtest in group:
+                result = backtest.run()
+                if not keep_trades:
+                    result.trades = []
+                results.append(result)
+    return results

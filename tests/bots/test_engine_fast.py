@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bots import runner
+from bots import indicators, runner
 from bots.exchanges.sim import SimExchange
 from bots.markets import INVERSE, LINEAR, QUANTO, MarketSpec
 from bots.runner import ListSink, RunConfig, run_backtest
@@ -172,3 +172,72 @@ def test_compiled_fills_partial_closes_and_additions_like_the_account(candles, m
     sizes = {t.entry_size for t in results[0].trades}
     assert len(sizes) > 1, "the ladder never added to a position"
     assert_identical(results)
+
+
+def grid_configs(strategy: str, params: list[dict], markets, **kwargs) -> list[RunConfig]:
+    return [
+        RunConfig(
+            strategy=strategy,
+            params=p,
+            markets=markets,
+            range_start=START,
+            range_end=START + CANDLES * 60,
+            initial_balance=1.0,
+            **kwargs,
+        )
+        for p in params
+    ]
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_a_grid_gives_each_config_what_its_own_backtest_gives(candles, batch):
+    params = [{"n1": f, "n2": s, "position_size": 10} for f in (5, 9) for s in (20, 35, 50)]
+    configs = grid_configs("SmaCross", params, [XBTUSD], fee_bps=7.5, slippage_bps=1.0)
+    configs[2].fee_bps = 2.5  # configs of one grid may differ in execution settings too
+    sinks = [ListSink() for _ in configs]
+    results = runner.run_grid(configs, [candles["XBTUSD"]], sinks, batch=batch)
+    assert len({r.metrics["trade_count"] for r in results}) > 1
+    for config, result, sink in zip(configs, results, sinks, strict=True):
+        alone_sink = ListSink()
+        alone = run_backtest(config, [candles["XBTUSD"]], alone_sink)
+        assert result.trades == alone.trades and result.metrics == alone.metrics
+        assert result.equity == alone.equity
+        assert sink.trades == alone_sink.trades and sink.metrics == alone_sink.metrics
+
+
+def test_a_pair_grid_and_a_testbot_grid_match_their_backtests(candles):
+    pair = grid_configs(
+        "PairTradeBot",
+        [{"spread_threshold": t, "lookback": 60, "position_size": 5} for t in (0.8, 1.5, 2.2)],
+        [XBTUSD, ETHUSD_QUANTO],
+        fee_bps=7.5,
+    )
+    testbot = grid_configs(
+        "TestBot", [{"threshold": t, "position_size": 50} for t in (0.3, 0.6, 0.9)], [XBTUSD], fee_bps=7.5
+    )
+    for configs, legs in ((pair, [candles["XBTUSD"], candles["ETHUSD"]]), (testbot, [candles["XBTUSD"]])):
+        results = runner.run_grid(configs, legs, keep_trades=False)
+        for config, result in zip(configs, results, strict=True):
+            alone = run_backtest(config, legs, ListSink())
+            assert result.metrics == alone.metrics and result.equity == alone.equity
+            assert result.trades == [] and alone.metrics["trade_count"] > 0
+
+
+def test_a_grid_refuses_configs_of_different_markets(candles):
+    configs = grid_configs("TestBot", [{"threshold": 0.5, "position_size": 1}], [XBTUSD])
+    configs += grid_configs("TestBot", [{"threshold": 0.5, "position_size": 1}], [BTCUSDT])
+    with pytest.raises(ValueError, match="one market"):
+        runner.run_grid(configs, [candles["XBTUSD"]])
+
+
+def test_shared_indicators_are_computed_once_and_read_only(candles):
+    close = candles["XBTUSD"].close
+    assert indicators.sma(close, 10) is not indicators.sma(close, 10)
+    with indicators.shared():
+        first = indicators.sma(close, 10)
+        assert indicators.sma(close[:], 10) is first  # the same memory, another view
+        assert indicators.sma(close, 11) is not first
+        assert indicators.sma(close[1:], 10) is not first
+        with pytest.raises(ValueError):
+            first[0] = 1.0
+    assert indicators.sma(close, 10) is not first
