@@ -14,7 +14,8 @@ import time as _time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bots.fast import warm
+from bots import fast
+from bots.exchanges.sim import SimExchange
 from bots.runners import backtest, live, scraper
 from bots.runners.backtest import NoDataError, load_legs
 from bots.runners.config import RunConfig, canonical_hash, make_strategy
@@ -53,6 +54,14 @@ COMPILED_RULES = True
 REPORT_EVERY = 0.5  # seconds between progress reports (live and scraper)
 STOP_CHECK_EVERY = 0.25  # seconds between should_stop() calls of the live runners
 LIVE_METRICS_EVERY = 2.0
+
+
+def warm() -> None:
+    """Load (or compile) the engine's compiled code: the rules path and the sim generator.
+
+    Workers call it when they start, so their first backtest does not pay for it."""
+    fast.warm()
+    SimExchange().candles("XBTUSD", "1m", 0, 600)
 
 
 def run_backtest(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from conftest import T0
 
 from bots.candles import TIMEFRAMES, concat
 from bots.exchanges import get_exchange
+from bots.exchanges import sim as sim_module
 from bots.exchanges.sim import SimExchange
 
 sim = SimExchange()
@@ -71,3 +74,22 @@ def test_the_registry_knows_sim():
     assert isinstance(get_exchange("sim"), SimExchange)
     with pytest.raises(KeyError):
         get_exchange("nowhere")
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        1_704_067_200 + 60 * np.arange(20_000, dtype=np.int64),  # 1m candles
+        1_704_067_200 + np.arange(5_000, dtype=np.int64),  # 1s candles: every knot
+        1_704_067_200 + 86_400 * np.arange(400, dtype=np.int64),  # 1d: knots far apart
+        np.sort(np.random.default_rng(7).integers(0, 2**40, 3_000)),  # any times, repeats too
+        np.array([1_704_067_200] * 3 + [1_704_067_260], dtype=np.int64),
+    ],
+    ids=["1m", "1s", "1d", "random", "repeated"],
+)
+def test_the_compiled_value_noise_equals_the_numpy_reference_float_for_float(times):
+    for seed, periods in ((sim_module._COMMON_SEED, sim_module._COMMON), (12345, sim_module._OWN)):
+        amplitudes = [math.sqrt(p) for p in periods]
+        fast = sim_module.value_noise(seed, times, periods, amplitudes)
+        reference = sim_module.value_noise_reference(seed, times, periods, amplitudes)
+        assert np.array_equal(fast, reference)
