@@ -71,6 +71,18 @@ class MarketSpec:
         return abs(size) * price
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A market as an exchange's own metadata describes it (Exchange.fetch_markets)."""
+
+    spec: MarketSpec
+    active: bool = True
+
+
+# Exchanges count some settle currencies in a smaller unit: (currency, units per one).
+SETTLE_UNITS = {"XBt": ("XBT", 1e8), "USDt": ("USDT", 1e6), "Gwei": ("ETH", 1e9)}
+
+
 # The one list of market reference data. The engine uses it when it is handed bare symbols;
 # the Django side creates its markets table from it (and then owns the rows: an edit made
 # there wins over this list for sessions).

@@ -138,6 +138,7 @@ def market_data(market) -> dict[str, Any]:
         "settle": market.settle,
         "contract_type": market.contract_type,
         "tick_size": number(market.tick_size),
+        "multiplier": number(market.multiplier),
         "active": market.active,
     }
 

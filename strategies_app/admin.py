@@ -67,6 +67,16 @@ class StrategyAdmin(admin.ModelAdmin):
 
 @admin.register(Market)
 class MarketAdmin(admin.ModelAdmin):
-    list_display = ("symbol", "exchange", "contract_type", "base", "quote", "settle", "tick_size", "active")
+    list_display = (
+        "symbol",
+        "exchange",
+        "contract_type",
+        "base",
+        "quote",
+        "settle",
+        "tick_size",
+        "multiplier",
+        "active",
+    )
     list_filter = ("exchange", "contract_type", "active")
     search_fields = ("symbol", "base", "quote")

@@ -20,6 +20,7 @@ from bots.data import data_fingerprint, load_candles
 from bots.exchanges.base import Exchange
 from bots.exchanges.registry import get_exchange
 from bots.exchanges.sim import SimExchange
+from bots.markets import Listing
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,11 @@ def exchange_get(name: str) -> Exchange:
     if name == "sim":
         return get_exchange("sim")
     return get_exchange(name, base_url=settings.EXCHANGE_URLS.get(name) or None)
+
+
+def exchange_markets(name: str) -> list[Listing]:
+    """The exchange's markets from its own metadata (ccxt load_markets, BitMEX instruments)."""
+    return exchange_get(name).fetch_markets()
 
 
 def candles_load(

@@ -42,6 +42,7 @@ class Market(models.Model):
     class ContractType(models.TextChoices):
         LINEAR = "linear"
         INVERSE = "inverse"
+        QUANTO = "quanto"
 
     exchange = models.CharField(max_length=50)
     symbol = models.CharField(max_length=20)
@@ -50,7 +51,12 @@ class Market(models.Model):
     settle = models.CharField(max_length=20)
     contract_type = models.CharField(max_length=10, choices=ContractType.choices, default=ContractType.LINEAR)
     tick_size = models.DecimalField(max_digits=20, decimal_places=10, default=0.01)
+    # Quanto contracts: settle-currency units gained per point of price per contract (BitMEX
+    # ETHUSD: 0.000001 XBT). 1 for linear and inverse markets, where it plays no part.
+    multiplier = models.DecimalField(max_digits=24, decimal_places=12, default=1)
     active = models.BooleanField(default=True)
+    # When the row last came from the exchange's own metadata (manage.py refresh_markets).
+    refreshed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "markets"
@@ -71,4 +77,5 @@ class Market(models.Model):
             settle=self.settle,
             contract_type=self.contract_type,
             tick_size=float(self.tick_size),
+            multiplier=float(self.multiplier),
         )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from bots.markets import EXCHANGE_MARKETS, KNOWN_MARKETS
 from bots.strategies.base import ParamsError, validate_params
 from bots.strategies.registry import get_strategies
+from strategies_app.market_data import exchange_markets
 from strategies_app.models import Market, Strategy
 
 
@@ -107,3 +110,67 @@ def market_create(
         },
     )
     return market
+
+
+@dataclass
+class MarketsRefreshed:
+    """What `markets_refresh` changed, by symbol."""
+
+    exchange: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(repr(float(value)))  # the float's shortest spelling: 1e-06, not 9.99...e-07
+
+
+def markets_refresh(*, exchange: str, all_markets: bool = False) -> MarketsRefreshed:
+    """Market rows of `exchange` from the exchange's own metadata (contract type, multiplier,
+    settle currency, tick size, active).
+
+    Existing rows are updated; rows the exchange no longer lists become inactive; missing rows
+    are created for the markets the engine lists for that exchange (bots.markets), or for every
+    market the exchange lists with `all_markets`. Raises ValueError when the exchange has no
+    metadata to read (sim), and the exchange's error when it cannot be read: nothing changes.
+    """
+    if exchange not in EXCHANGE_MARKETS and exchange not in settings.EXCHANGES:
+        raise ValueError(f"Unknown exchange {exchange!r}.")
+    listings = {listing.spec.symbol: listing for listing in exchange_markets(exchange)}
+    if not listings:
+        raise ValueError(f"{exchange} publishes no market metadata to refresh from.")
+    wanted = set(listings) if all_markets else set(EXCHANGE_MARKETS.get(exchange, ()))
+    result = MarketsRefreshed(exchange=exchange)
+    now = timezone.now()
+    with transaction.atomic():
+        rows = {m.symbol: m for m in Market.objects.select_for_update().filter(exchange=exchange)}
+        for symbol, listing in sorted(listings.items()):
+            spec = listing.spec
+            values = {
+                "base": spec.base,
+                "quote": spec.quote,
+                "settle": spec.settle,
+                "contract_type": spec.contract_type,
+                "tick_size": _decimal(spec.tick_size),
+                "multiplier": _decimal(spec.multiplier),
+                "active": listing.active,
+            }
+            row = rows.get(symbol)
+            if row is None:
+                if symbol in wanted:
+                    Market.objects.create(exchange=exchange, symbol=symbol, refreshed_at=now, **values)
+                    result.created.append(symbol)
+                continue
+            changed = [k for k, v in values.items() if getattr(row, k) != v]
+            for key in changed:
+                setattr(row, key, values[key])
+            row.refreshed_at = now
+            row.save(update_fields=[*changed, "refreshed_at"])
+            (result.updated if changed else result.unchanged).append(symbol)
+        gone = [s for s, row in rows.items() if s not in listings and row.active]
+        if gone:
+            Market.objects.filter(exchange=exchange, symbol__in=gone).update(active=False, refreshed_at=now)
+            result.deactivated.extend(sorted(gone))
+    return result

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 from bots.candles import Candles, timeframe_seconds
-from bots.markets import MarketSpec, market_spec
+from bots.markets import Listing, MarketSpec, market_spec
 
 
 class Exchange:
@@ -28,6 +28,11 @@ class Exchange:
 
     def market_spec(self, symbol: str) -> MarketSpec:
         return market_spec(symbol)
+
+    def fetch_markets(self) -> list[Listing]:
+        """Every market the exchange lists, from its own metadata (contract type, multiplier,
+        settle currency, tick size); exchanges without such metadata list none."""
+        return []
 
     def live(
         self,

@@ -21,6 +21,7 @@ import numpy as np
 from bots.candles import TIMEFRAMES, Candles, concat, timeframe_seconds
 from bots.exchanges.base import Exchange
 from bots.exchanges.ccxt_exchange import ExchangeError, drop_unclosed
+from bots.markets import INVERSE, LINEAR, QUANTO, SETTLE_UNITS, Listing, MarketSpec, check_symbol
 
 BIN_SIZES = {"1m": "1m", "5m": "5m", "1h": "1h", "1d": "1d"}
 BUILT_FROM = {"15m": "5m", "4h": "1h"}
@@ -51,6 +52,37 @@ def resample(candles: Candles, source: str, timeframe: str) -> Candles:
         np.add.reduceat(candles.volume, starts),
     )
     return merged[(ends - starts + 1) == per]
+
+
+def instrument_listing(row: dict) -> Listing | None:
+    """A BitMEX instrument as a market; None for what the engine cannot trade (an index, a
+    symbol that is no directory name, a missing price increment).
+
+    BitMEX counts XBT in satoshis (settlCurrency "XBt") and gives `multiplier` in those units
+    per contract: ETHUSD's 100 is 100 satoshis, 1e-6 XBT, per USD of price per contract. Inverse
+    contracts (XBTUSD) are $1 each: their multiplier is the engine's usual 1.
+    """
+    symbol, tick = row.get("symbol"), row.get("tickSize")
+    if not symbol or not tick or row.get("typ") in ("MRCXXX", "MRRXXX", "MRIXXX"):  # indices
+        return None
+    try:
+        check_symbol(symbol)
+    except ValueError:
+        return None
+    raw_settle = row.get("settlCurrency") or row.get("quoteCurrency") or ""
+    settle, units = SETTLE_UNITS.get(raw_settle, (raw_settle.upper(), 1.0))
+    base = (row.get("underlying") or row.get("rootSymbol") or symbol).upper()
+    quote = (row.get("quoteCurrency") or "USD").upper()
+    if row.get("isInverse"):
+        contract, multiplier = INVERSE, 1.0
+    elif row.get("isQuanto"):
+        contract, multiplier = QUANTO, abs(float(row.get("multiplier") or 0)) / units
+    else:
+        contract, multiplier = LINEAR, 1.0
+    if not multiplier > 0:
+        return None
+    spec = MarketSpec(symbol, base, quote, settle, contract, float(tick), multiplier)
+    return Listing(spec, row.get("state") == "Open")
 
 
 class BitmexExchange(Exchange):
@@ -87,6 +119,27 @@ class BitmexExchange(Exchange):
             raise ExchangeError(f"bitmex {path}: HTTP {exc.code} {detail}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise ExchangeError(f"bitmex {path}: {exc}") from exc
+
+    def fetch_markets(self) -> list[Listing]:
+        """The open instruments of /api/v1/instrument, as markets (paged, 500 a page)."""
+        listings: list[Listing] = []
+        start = 0
+        while True:
+            rows = self._get(
+                "/api/v1/instrument",
+                {"filter": json.dumps({"state": "Open"}), "count": 500, "start": start, "reverse": "false"},
+            )
+            if not isinstance(rows, list):
+                raise ExchangeError(f"bitmex: unexpected answer {str(rows)[:200]}")
+            for row in rows:
+                listing = instrument_listing(row)
+                if listing is not None:
+                    listings.append(listing)
+            if len(rows) < 500:
+                return listings
+            start += len(rows)
+            if self.pause:
+                self.sleep(self.pause)
 
     def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
         if timeframe in BUILT_FROM:

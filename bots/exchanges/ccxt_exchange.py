@@ -15,7 +15,7 @@ import ccxt
 
 from bots.candles import Candles, concat, timeframe_seconds
 from bots.exchanges.base import Exchange
-from bots.markets import MarketSpec
+from bots.markets import INVERSE, LINEAR, Listing, MarketSpec, check_symbol
 
 
 class ExchangeError(RuntimeError):
@@ -35,6 +35,23 @@ def rebase_urls(urls: Any, base_url: str) -> Any:
 def drop_unclosed(candles: Candles, tf: int, now: float) -> Candles:
     """Only candles that have closed by `now`."""
     return candles[candles.time + tf <= now]
+
+
+def ccxt_listing(market: dict[str, Any]) -> Listing | None:
+    """A ccxt unified market as ours: its exchange id is the symbol; None when unusable."""
+    symbol = market.get("id")
+    tick = (market.get("precision") or {}).get("price")
+    try:
+        check_symbol(symbol)
+    except ValueError:
+        return None
+    if not tick:
+        return None
+    quote = market.get("quote") or ""
+    settle = market.get("settle") or quote
+    contract = INVERSE if market.get("inverse") else LINEAR
+    spec = MarketSpec(symbol, market.get("base") or symbol, quote, settle, contract, float(tick))
+    return Listing(spec, market.get("active") is not False)
 
 
 class CcxtExchange(Exchange):
@@ -84,6 +101,28 @@ class CcxtExchange(Exchange):
             "limits": {},
             "info": {},
         }
+
+    # Which of the exchange's market lists load_markets() reads (ccxt's option names).
+    market_types: ClassVar[list[str]] = ["spot"]
+
+    def fetch_markets(self) -> list[Listing]:
+        """The exchange's markets from ccxt's load_markets(), by exchange id (BTCUSDT)."""
+        client = getattr(ccxt, self.ccxt_id)({"enableRateLimit": False, "timeout": self.client.timeout})
+        client.urls["api"] = self.client.urls["api"]
+        client.options["fetchMarkets"] = {
+            **client.options.get("fetchMarkets", {}),
+            "types": self.market_types,
+        }
+        try:
+            markets = client.load_markets()
+        except ccxt.BaseError as exc:
+            raise ExchangeError(f"{self.name} markets: {exc}") from exc
+        listings: dict[str, Listing] = {}
+        for market in markets.values():
+            listing = ccxt_listing(market)
+            if listing is not None and listing.spec.symbol not in listings:
+                listings[listing.spec.symbol] = listing
+        return list(listings.values())
 
     def _declare(self, symbol: str) -> None:
         if symbol in self._declared:

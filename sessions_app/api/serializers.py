@@ -216,6 +216,9 @@ class MarketSerializer(serializers.Serializer):
     settle = serializers.CharField(help_text="The currency PnL is counted in.")
     contract_type = serializers.ChoiceField(choices=Market.ContractType.values)
     tick_size = serializers.FloatField()
+    multiplier = serializers.FloatField(
+        help_text="Quanto: settle-currency units per point of price per contract; 1 otherwise."
+    )
     active = serializers.BooleanField()
 
 

@@ -41,7 +41,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._binance(query)
         if url.path == "/api/v1/trade/bucketed":
             return self._bitmex(query)
+        if url.path == "/api/v3/exchangeInfo":
+            return self._send(200, json.loads((FIXTURES / "binance_exchange_info.json").read_text()))
+        if url.path == "/api/v1/instrument":
+            return self._bitmex_instruments(query)
         return self._send(404, {"error": "not found"})
+
+    def _bitmex_instruments(self, q):
+        rows = json.loads((FIXTURES / "bitmex_instrument.json").read_text())
+        wanted = json.loads(q.get("filter", "{}"))
+        rows = [r for r in rows if all(r.get(k) == v for k, v in wanted.items())]
+        start, count = int(q.get("start", 0)), min(int(q.get("count", 100)), 500)
+        return self._send(200, rows[start : start + count])
 
     def _binance(self, q):
         path = FIXTURES / f"binance_klines_{q.get('symbol')}_{q.get('interval')}.json"

@@ -6,7 +6,7 @@ strategies are.
 
 from __future__ import annotations
 
-from bots.strategies.base import Strategy
+from bots.strategies.base import Rule, Strategy
 
 
 class Scripted(Strategy):
@@ -28,3 +28,24 @@ class ScriptedPair(Scripted):
     id = "ScriptedPair"
     name = "Scripted pair"
     legs = 2
+
+
+class ScriptedRules(Strategy):
+    """Long `size` after the candle opening at `enter` closes, flat after `exit`: as rules, so
+    backtests take the compiled path."""
+
+    id = "ScriptedRules"
+    name = "Scripted rules"
+    default_params = {"enter": 0, "exit": 0, "size": 1}
+    param_schema = {"type": "object"}
+    legs = 1
+
+    def precompute(self, legs):
+        return {"time": legs[0].time}
+
+    def rules(self, ind, legs):
+        size = float(self.params["size"])
+        return [
+            Rule((0.0,), ind["time"] == self.params["enter"], (size,)),
+            Rule((size,), ind["time"] == self.params["exit"], (0.0,)),
+        ]
