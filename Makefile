@@ -1,10 +1,13 @@
-.PHONY: run dev test bench lint setup setup-dev
+.PHONY: run dev test bench lint setup setup-dev setup-bench
 
 setup:
 	@bin/setup
 
 setup-dev:
 	@bin/setup dev
+
+setup-bench:
+	@bin/setup bench
 
 run: setup
 	@bin/run
@@ -19,7 +22,7 @@ test: setup-dev
 	.venv/bin/python manage.py makemigrations --check --dry-run
 	.venv/bin/pytest
 
-bench: setup-dev
+bench: setup-bench
 	.venv/bin/python -m bench
 
 lint: setup-dev
