@@ -198,7 +198,8 @@ def check_times(times: np.ndarray, timeframe: str, start: int, end: int, max_gap
     expected = max(0, (int(end) - first + tf - 1) // tf)
     times = np.asarray(times, dtype=np.int64)
     times = times[(times >= first) & (times < end) & (times % tf == 0)]
-    times = np.unique(times)
+    if len(times) > 1 and not (np.diff(times) > 0).all():  # candles are sorted and unique: skip the sort
+        times = np.unique(times)
     present = len(times)
     gaps: list[tuple[int, int]] = []
     if expected and present < expected:

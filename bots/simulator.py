@@ -164,6 +164,34 @@ class TradeLog(Sequence[Trade]):
     def __repr__(self) -> str:
         return f"TradeLog({len(self)} trades)"
 
+    def columns(self) -> dict[str, list]:
+        """Every trade's fields as columns of plain Python values (market, side, entry_time,
+        entry_price, entry_size, exit_time, exit_price, exit_size, realized_pnl, fee,
+        currency, run_pnl), built without Trade records where the rows allow."""
+        names = [f for f in Trade.__dataclass_fields__]
+        out: dict[str, list] = {name: [] for name in names}
+        for block in self._blocks:
+            if isinstance(block, list):
+                for name in names:
+                    out[name].extend(getattr(t, name) for t in block)
+                continue
+            cols = block.T
+            legs = cols[ROW_LEG].astype(np.int64)
+            sizes = cols[ROW_SIZE].tolist()
+            out["market"].extend(np.asarray(self._symbols, dtype=object)[legs].tolist())
+            out["side"].extend(np.where(cols[ROW_SIDE] > 0, "long", "short").tolist())
+            out["entry_time"].extend(cols[ROW_ENTRY_TIME].astype(np.int64).tolist())
+            out["entry_price"].extend(cols[ROW_ENTRY].tolist())
+            out["entry_size"].extend(sizes)
+            out["exit_time"].extend(cols[ROW_EXIT_TIME].astype(np.int64).tolist())
+            out["exit_price"].extend(cols[ROW_EXIT].tolist())
+            out["exit_size"].extend(sizes)
+            out["realized_pnl"].extend(cols[ROW_PNL].tolist())
+            out["fee"].extend(cols[ROW_FEE].tolist())
+            out["currency"].extend(np.asarray(self._settles, dtype=object)[legs].tolist())
+            out["run_pnl"].extend(cols[ROW_RUN_PNL].tolist())
+        return out
+
     def run_pnls(self) -> np.ndarray:
         """Every trade's run_pnl, without building Trade records."""
         parts = [

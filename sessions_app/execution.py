@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from bots import runner as engine
 from bots.archive import check_times
 from bots.metrics import bucket_size, downsample
 from sessions_app import selectors, services
-from sessions_app.models import Run, Session, SessionType, Status
+from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
 from sessions_app.services.trades import trades_file_write, trades_insert
 from strategies_app.market_data import candles_fingerprint, candles_load, exchange_get
@@ -234,7 +235,25 @@ class SessionSink:
     def on_trades(self, trades: list) -> None:
         if not trades or self.run is None:
             return
-        rows = [
+        if hasattr(trades, "columns"):  # the engine's TradeLog: rows from its columns, no records
+            columns = trades.columns()
+            fields = [columns[f] for f in Trade.VALUE_FIELDS]
+            rows = list(zip(repeat(self.run.pk, len(trades)), *fields, strict=True))
+        else:
+            rows = self._rows(trades)
+        trades_insert(rows)
+        self.trades.extend(rows)
+        self.trade_count += len(rows)
+        if self.session.type == SessionType.TEST:
+            for trade in trades:  # a live session's story tells each trade
+                services.event_record(session=self.session, event_type="trade", data=_trade_dict(trade))
+                self.log(
+                    f"Trade {trade.side} {trade.market} {trade.entry_price} -> {trade.exit_price} "
+                    f"pnl {trade.realized_pnl:.8g}"
+                )
+
+    def _rows(self, trades) -> list[tuple]:
+        return [
             (
                 self.run.pk,
                 t.market,
@@ -250,16 +269,6 @@ class SessionSink:
             )
             for t in trades
         ]
-        trades_insert(rows)
-        self.trades.extend(rows)
-        self.trade_count += len(rows)
-        if self.session.type == SessionType.TEST:
-            for trade in trades:  # a live session's story tells each trade
-                services.event_record(session=self.session, event_type="trade", data=_trade_dict(trade))
-                self.log(
-                    f"Trade {trade.side} {trade.market} {trade.entry_price} -> {trade.exit_price} "
-                    f"pnl {trade.realized_pnl:.8g}"
-                )
 
     def on_equity(self, points: list) -> None:
         with self._lock:
