@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -12,7 +12,7 @@ from bots.simulator import Trade
 class Sink(Protocol):
     """Where a runner reports; implemented by the Django task (and by tests)."""
 
-    def on_trades(self, trades: list[Trade]) -> None: ...
+    def on_trades(self, trades: Sequence[Trade]) -> None: ...
     def on_equity(self, points: list[tuple[int, float]]) -> None: ...
     def on_log(self, line: str) -> None: ...
     def on_progress(self, done: int, total: int | None) -> None: ...
