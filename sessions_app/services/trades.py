@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -40,15 +40,17 @@ def trades_file_write(*, session: Session, rows: list[tuple]) -> str:
     directory = Path(settings.DATA_ROOT) / "trades"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"trades_{session.pk}.json"
+    fields = TRADE_COLUMNS[1:]
     by_run: dict[int, list] = {}
     for row in rows:
-        by_run.setdefault(row[0], []).append(dict(zip(TRADE_COLUMNS[1:], row[1:], strict=True)))
+        by_run.setdefault(row[0], []).append(dict(zip(fields, row[1:], strict=True)))
     runs = [
         {"config_hash": run.config_hash, "params": run.params, "trades": by_run.get(run.pk, [])}
         for run in session.runs.order_by("id")
     ]
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"session_id": session.pk, "runs": runs}))
+    # orjson: a sweep's file holds millions of trades, which the json module takes seconds over.
+    tmp.write_bytes(orjson.dumps({"session_id": session.pk, "runs": runs}))
     os.replace(tmp, path)
     Session.objects.filter(pk=session.pk).update(trades_file=str(path))
     return str(path)
