@@ -1,8 +1,9 @@
 """`make bench`: every figure of SPEC §11 in one run, each part in its own process and database.
 
-- engine candles/s (TestBot, SmaCross) against backtesting.py, and archive load time;
+- engine candles/s (TestBot, SmaCross) against vectorbt and backtesting.py, a 100-config grid
+  against vectorbt's, the first run in a fresh process, the sim year, archive load time;
 - a one-year 1m backtest session from start to `completed` through a real worker, and a
-  100-run sweep;
+  100-run sweep; the engine's 100-config year grid as a sweep session (bench.sweep_year);
 - the Running tab's poll with 10 running sessions (server time);
 - API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable).
 """
@@ -49,6 +50,7 @@ def main() -> None:
         "SESSION_LIMITS": "test=3,backtest=2,scraper=5",
     }
     run("bench.sessions", sqlite)
+    run("bench.sweep_year", sqlite)
     run("bench.dashboard_poll", sqlite)
     run("bench.api_latency", sqlite)
     if mariadb_up():

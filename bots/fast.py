@@ -5,28 +5,19 @@ Python path (`Account.fill`, `equity_series`, `downsample`) stays the reference,
 operation here mirrors it in the same order, so both give the very same floats (the parity
 test in tests/bots/test_engine_fast.py runs every built-in strategy through both).
 
-Compiled functions are cached on disk (`cache=True`, in NUMBA_CACHE_DIR when set, else beside
-this file's __pycache__); `warm()` compiles or loads them, so a worker pays that once, when it
-starts, not in its first run.
+Compiled functions are cached on disk (`cache=True`: in NUMBA_CACHE_DIR when set, else in
+bots/__pycache__; bots/__init__.py picks a writable place for a read-only checkout). `warm()`
+compiles or loads them, so a worker pays for that once, when it starts, not in its first run.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
-# numba writes its cache beside the source unless told otherwise; a read-only checkout
-# (a deployed image) needs a writable place, which the settings or the environment give.
-if not os.environ.get("NUMBA_CACHE_DIR"):
-    _here = os.path.dirname(os.path.abspath(__file__))
-    if not os.access(_here, os.W_OK):
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.path.expanduser("~"), ".cache", "trading-numba")
-
-import numba  # noqa: E402  (after NUMBA_CACHE_DIR is settled)
-
-from bots.markets import MarketSpec  # noqa: E402
+from bots.markets import MarketSpec
 
 LINEAR, INVERSE, QUANTO = 0, 1, 2
 # Trade columns: leg, side (1 long, -1 short), entry_time, entry_price, size, exit_time,
