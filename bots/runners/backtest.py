@@ -181,10 +181,12 @@ class _Compiled:
         for step in steps:
             local = []
             for mask in step.masks:
-                if id(mask.base if mask.base is not None else mask) not in bank:
-                    bank[id(mask.base if mask.base is not None else mask)] = len(masks)
+                # a step's masks are views of the rules' arrays: configs sharing one share its view
+                key = id(mask if mask.base is None else mask.base)
+                if key not in bank:
+                    bank[key] = len(masks)
                     masks.append(mask)
-                local.append(bank[id(mask.base if mask.base is not None else mask)])
+                local.append(bank[key])
             which.append(np.array(local, dtype=np.int64)[step.which])
         mask_arr = np.zeros((max(1, len(masks)), c1 - s0), dtype=np.bool_)
         for k, mask in enumerate(masks):
