@@ -256,3 +256,19 @@ def inventory(root) -> list[dict]:
                     }
                 )
     return out
+
+
+def day_counts(root, exchange: str, symbol: str, timeframe: str) -> list[tuple[int, int]]:
+    """(day index, candles stored) for every archived day of one market, oldest first.
+
+    Only each file's header is read (a memory map): the calendar of a years-long archive
+    costs one small read per day, not the candles themselves."""
+    out = []
+    for day in _days(root, exchange, symbol, timeframe):
+        path = partition_path(root, exchange, symbol, timeframe, day)
+        try:
+            count = len(np.load(path, mmap_mode="r", allow_pickle=False))
+        except (OSError, ValueError):  # a torn or foreign file counts as nothing stored
+            count = 0
+        out.append((day, count))
+    return out
