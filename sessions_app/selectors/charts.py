@@ -157,7 +157,7 @@ def session_chart(*, session: Session, run: Run | None, window: ChartWindow) -> 
     answer["candles"] = [list(row) for row in candles.rows()]
     answer["markers"] = _markers(session, run, symbol, start, end)
     answer["equity"] = [
-        [int(t), float(v)] for t, v in (session_equity(session, run) or []) if start <= t < end + interval
+        [int(t), float(v)] for t, v in (session_equity(session, run) or []) if start <= t < end
     ]
     return answer
 
