@@ -186,7 +186,14 @@ def session_archive_calendar(*, session: Session) -> list[dict[str, Any]]:
                     }
                 )
                 day += timedelta(days=1)
-        calendars.append({"market": symbol, "days": days, "months": _months(days)})
+        calendars.append(
+            {
+                "market": symbol,
+                "days": days,
+                "gaps": sum(1 for item in days if item["gap"]),
+                "months": _months(days),
+            }
+        )
     return calendars
 
 
