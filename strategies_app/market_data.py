@@ -102,16 +102,25 @@ def _source_timeframe(exchange: str, timeframe: str, interval: int) -> str:
 
 
 def chart_candles(
-    *, exchange: str, symbol: str, timeframe: str, start: int, end: int, interval: int
+    *,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    start: int,
+    end: int,
+    interval: int,
+    archived: bool = False,
 ) -> Candles:
     """The candles of [start, end) aggregated by OHLC into `interval`-second candles:
-    computed by `sim`, else read from the archive, never from the network (a page must not
-    wait on an exchange). Empty when there is nothing to show."""
+    computed by `sim` (unless `archived`: what a scraper recorded), else read from the
+    archive, never from the network (a page must not wait on an exchange). Empty when there
+    is nothing to show."""
     if end <= start:
         return Candles.empty()
-    source = _source_timeframe(exchange, timeframe, interval)
+    computed = exchange == "sim" and not archived
+    source = _source_timeframe(exchange, timeframe, interval) if computed else timeframe
     try:
-        if exchange == "sim":
+        if computed:
             seconds = timeframe_seconds(source)
             candles = SimExchange().fetch_candles(symbol, source, start - start % seconds, end)
         else:

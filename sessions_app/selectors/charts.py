@@ -22,8 +22,9 @@ from sessions_app.selectors.results import session_equity
 from strategies_app.market_data import archive_calendar, archive_span, chart_candles, chart_interval
 
 DEFAULT_POINTS, MAX_POINTS = 2000, 10_000
-# A live session's chart opens on its last hours, so its first minutes have some context.
-LIVE_CONTEXT_SECONDS = 6 * 3600
+# A live session's chart opens on the candles before its start too, so its first minutes have
+# some context: six hours, or a thousand candles of a faster timeframe (1s: 17 minutes).
+LIVE_CONTEXT_SECONDS, LIVE_CONTEXT_CANDLES = 6 * 3600, 1000
 
 
 def _session_range(session: Session, symbol: str) -> tuple[int, int] | None:
@@ -42,7 +43,8 @@ def _session_range(session: Session, symbol: str) -> tuple[int, int] | None:
     started = int(session.started_at.timestamp())
     end = int((session.stopped_at or timezone.now()).timestamp())
     end -= end % tf  # the candle still open is not drawn until it closes
-    return min(started, end - LIVE_CONTEXT_SECONDS), end
+    context = min(LIVE_CONTEXT_SECONDS, LIVE_CONTEXT_CANDLES * tf)
+    return min(started, end - context), end
 
 
 def _reached(session: Session, start: int, tf: int) -> int:
@@ -152,6 +154,7 @@ def session_chart(*, session: Session, run: Run | None, window: ChartWindow) -> 
         start=start,
         end=end,
         interval=interval,
+        archived=session.type == SessionType.SCRAPER,
     )
     answer["interval"] = interval
     answer["candles"] = [list(row) for row in candles.rows()]

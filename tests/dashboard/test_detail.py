@@ -49,7 +49,7 @@ def test_it_shows_header_metrics_charts_trades_and_parameters(operator_client, n
     # the page carries their boxes, the library from static and no SVG of its own.
     chart_url = f'data-url="/api/sessions/{session.pk}/chart?market=XBTUSD&amp;run='
     assert 'data-chart="equity"' in html and chart_url in html
-    assert "EQUITY CURVE <span class=\"muted small\">in XBT" in html
+    assert 'EQUITY CURVE <span class="muted small">in XBT' in html
     assert "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.js" in html
     assert "<svg" not in html and "<polyline" not in html
     assert "LONG" in html and "SHORT" in html
