@@ -139,6 +139,7 @@
     var self = this;
     return getJSON(this.url).then(function (answer) {
       self.interval = answer.interval;
+      self.tfSeconds = TIMEFRAMES[answer.timeframe] || 1;
       self.live = answer.live;
       self.el.dataset.interval = answer.interval;
       self.take(answer, true);
@@ -191,6 +192,9 @@
     return bars[lo].time;
   };
 
+  // Every trade is drawn, folded per candle: one ▲ for its long entries, one ▼ for its short
+  // entries, one ● for its exits (green when they made money together), so a year of trades
+  // on 6-hour candles does not bury the price under stacks of markers. The tooltip lists them.
   PriceChart.prototype.drawMarkers = function () {
     var p = this.palette, self = this, out = [];
     this.byBar = new Map();
@@ -201,22 +205,22 @@
         if (bar === null) return;
         if (!self.byBar.has(bar)) self.byBar.set(bar, []);
         self.byBar.get(bar).push(m);
-        var long = m.side === "long";
-        if (m.kind === "entry") {
-          out.push({
-            time: bar, id: m.trade_id + ":entry",
-            position: long ? "belowBar" : "aboveBar",
-            shape: long ? "arrowUp" : "arrowDown",
-            color: long ? p.pos : p.neg,
-          });
-        } else {
-          out.push({
-            time: bar, id: m.trade_id + ":exit", position: long ? "aboveBar" : "belowBar", shape: "circle",
-            color: m.pnl >= 0 ? p.pos : p.neg, size: 0.7,
-          });
-        }
       });
+    // Candles that nearly all carry trades: smaller marks, so the candles still show.
+    var size = this.byBar.size > this.bars.length / 3 && this.bars.length > 200 ? 0.45 : 1;
+    this.byBar.forEach(function (trades, bar) {
+      var longs = 0, shorts = 0, exits = 0, pnl = 0;
+      trades.forEach(function (m) {
+        if (m.kind === "entry") { if (m.side === "long") longs++; else shorts++; }
+        else { exits++; pnl += m.pnl || 0; }
+      });
+      if (longs) out.push({ time: bar, position: "belowBar", shape: "arrowUp", color: p.pos, size: size });
+      if (shorts) out.push({ time: bar, position: "aboveBar", shape: "arrowDown", color: p.neg, size: size });
+      if (exits) out.push({ time: bar, position: "inBar", shape: "circle", color: pnl >= 0 ? p.pos : p.neg, size: size * 0.6 });
+    });
+    out.sort(function (a, b) { return a.time - b.time; });
     this.markers.setMarkers(out);
+    this.el.dataset.markerShapes = String(out.length);
   };
 
   PriceChart.prototype.hover = function (param) {
@@ -250,7 +254,10 @@
     tip.style.top = "8px";
   };
 
-  // Zoomed in far enough that the drawn candles are coarse: fetch the window's finer ones.
+  // Zoomed in so far that fewer than ZOOM_BARS candles show: fetch the window's finer ones
+  // (once per window: panning inside what was fetched asks for nothing).
+  var ZOOM_BARS = 1000;
+  var TIMEFRAMES = { "1s": 1, "5s": 5, "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400 };
   PriceChart.prototype.zoomed = function (range) {
     var self = this;
     if (this.restoring || !range || !this.interval || !this.bars.length) return;
@@ -258,16 +265,18 @@
     this.zoomTimer = setTimeout(function () {
       var from = Number(range.from), to = Number(range.to);
       var span = to - from;
-      var shown = self.barsBetween(from, to);
-      if (shown >= 250 || span <= 0) return;
-      var smallest = self.smallestInterval(from, to);
-      if (smallest !== null && span / smallest > 400) return; // already fine enough
+      self.el.dataset.visibleBars = String(self.barsBetween(from, to));
+      if (span <= 0) return;
+      if (self.fine && from >= self.fine.lo && to <= self.fine.hi) return;
+      var smallest = self.smallestInterval(from, to) || self.interval;
+      if (span / smallest >= ZOOM_BARS || smallest <= self.tfSeconds) return;
       var lo = Math.max(0, Math.floor(from - span / 2)), hi = Math.ceil(to + span / 2);
       getJSON(withQuery(self.url, { from: lo, to: hi, max_points: 2000 })).then(function (answer) {
-        if (!answer.candles.length || answer.interval >= (smallest || Infinity)) return;
+        if (!answer.candles.length || answer.interval >= smallest) return;
+        self.fine = { lo: answer.from, hi: answer.to };
         self.splice(answer, from, to);
-      }).catch(function () {});
-    }, 350);
+      }).catch(function (error) { self.el.dataset.error = String(error); });
+    }, 300);
   };
 
   PriceChart.prototype.barsBetween = function (from, to) {

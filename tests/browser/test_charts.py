@@ -103,6 +103,7 @@ def test_a_year_backtest_draws_price_and_equity_with_every_trade(
     assert answer["interval"] < int(price.get_attribute("data-interval"))  # finer than the year's
 
     # A trade named in the tooltip when the crosshair is on its candle.
+    price.scroll_into_view_if_needed()
     box = price.bounding_box()
     tooltip = price.locator(".chart-tooltip")
     for step in range(1, 60):
