@@ -62,8 +62,9 @@ def compare(request):
     as_return = len(currencies) > 1
     context["columns"] = columns
     context["as_return"] = as_return
+    context["chart_unit"] = "percent return from start" if as_return else f"in {currencies.pop()}"
     context["chart_title"] = (
-        "Equity curves, percent return from start" if as_return else f"Equity curves in {currencies.pop()}"
+        f"Equity curves, {context['chart_unit']}" if as_return else f"Equity curves {context['chart_unit']}"
     )
     context["series"] = [
         {

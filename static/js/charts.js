@@ -46,10 +46,17 @@
       grid: { vertLines: { color: rgba(p.border, 0.6) || p.border }, horzLines: { color: rgba(p.border, 0.6) || p.border } },
       rightPriceScale: { borderColor: p.border },
       leftPriceScale: { borderColor: p.border },
-      timeScale: { borderColor: p.border, timeVisible: true, secondsVisible: false },
+      // 2,000 points fit a narrow box too (the default minimum spacing would cut the start off).
+      timeScale: { borderColor: p.border, timeVisible: true, secondsVisible: false, minBarSpacing: 0.05 },
       crosshair: { mode: LWC.CrosshairMode.Normal },
       localization: { locale: "en-US" },
     };
+  }
+
+  // autoSize measures the box after the first frame: fit the data once more then.
+  function fit(chart) {
+    chart.timeScale().fitContent();
+    requestAnimationFrame(function () { chart.timeScale().fitContent(); });
   }
 
   function makeChart(el, theme) {
@@ -143,7 +150,7 @@
       self.live = answer.live;
       self.el.dataset.interval = answer.interval;
       self.take(answer, true);
-      self.chart.timeScale().fitContent();
+      fit(self.chart);
       if (self.onAnswer) self.onAnswer(answer, true);
       return answer;
     });
@@ -378,7 +385,7 @@
     if (!this.base && curve.length) this.line.applyOptions({ baseValue: { type: "price", price: curve[0].value } });
     this.line.setData(curve);
     this.drawdown.setData(drawdown);
-    if (replace) this.chart.timeScale().fitContent();
+    if (replace) fit(this.chart);
     this.el.dataset.points = String(curve.length);
     this.el.dataset.ready = "true";
   };
@@ -406,7 +413,7 @@
       line.setData(points);
       if (points.length) drawn++;
     });
-    chart.timeScale().fitContent();
+    fit(chart);
     el.dataset.series = String(drawn);
     el.dataset.ready = "true";
   }
