@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from bots.archive import day_counts, earliest_time, latest_time
-from bots.archive import load as archive_load
+from bots.archive import load_resampled as archive_resampled
 from bots.candles import TIMEFRAMES, Candles, resample, timeframe_seconds
 from bots.data import data_fingerprint, load_candles
 from bots.exchanges.base import Exchange
@@ -124,7 +124,8 @@ def chart_candles(
             seconds = timeframe_seconds(source)
             candles = SimExchange().fetch_candles(symbol, source, start - start % seconds, end)
         else:
-            candles = archive_load(str(settings.DATA_ROOT), exchange, symbol, source, start, end)
+            root = str(settings.DATA_ROOT)
+            return archive_resampled(root, exchange, symbol, source, start, end, interval)
     except Exception:  # no archive for this market, or the engine refuses the names or range
         log.debug("No candles for the %s:%s chart", exchange, symbol, exc_info=True)
         return Candles.empty()
