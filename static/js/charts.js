@@ -60,8 +60,10 @@
   }
 
   function makeChart(el, theme) {
-    var chart = LWC.createChart(el, chartOptions(palette()));
-    var entry = { chart: chart, theme: theme || function () {} };
+    var p = palette();
+    var chart = LWC.createChart(el, chartOptions(p));
+    el.dataset.background = p.surface;
+    var entry = { chart: chart, el: el, theme: theme || function () {} };
     charts.push(entry);
     return chart;
   }
@@ -71,6 +73,7 @@
     charts.forEach(function (entry) {
       entry.chart.applyOptions(chartOptions(p));
       entry.theme(p);
+      entry.el.dataset.background = p.surface;
     });
   }
 
@@ -199,8 +202,8 @@
     return bars[lo].time;
   };
 
-  // Every trade is drawn, folded per candle: one ▲ for its long entries, one ▼ for its short
-  // entries, one ● for its exits (green when they made money together), so a year of trades
+  // Every trade is drawn, folded per candle: one ▲ below it for its long entries, one ▼ above
+  // for its short entries, one ● above for its exits (green when together they made money), so a year of trades
   // on 6-hour candles does not bury the price under stacks of markers. The tooltip lists them.
   PriceChart.prototype.drawMarkers = function () {
     var p = this.palette, self = this, out = [];
@@ -223,7 +226,8 @@
       });
       if (longs) out.push({ time: bar, position: "belowBar", shape: "arrowUp", color: p.pos, size: size });
       if (shorts) out.push({ time: bar, position: "aboveBar", shape: "arrowDown", color: p.neg, size: size });
-      if (exits) out.push({ time: bar, position: "inBar", shape: "circle", color: pnl >= 0 ? p.pos : p.neg, size: size * 0.6 });
+      // Exits above the candle (never on its body, which they would hide).
+      if (exits) out.push({ time: bar, position: "aboveBar", shape: "circle", color: pnl >= 0 ? p.pos : p.neg, size: size * 0.7 });
     });
     out.sort(function (a, b) { return a.time - b.time; });
     this.markers.setMarkers(out);

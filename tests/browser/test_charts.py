@@ -17,6 +17,7 @@ from bots import archive
 from bots.candles import Candles
 from sessions_app import selectors, services
 from sessions_app.models import Session, Trade
+from tests.browser.conftest import VIEWPORT
 from tests.worker_fixtures import session_ended, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -125,8 +126,33 @@ def test_a_year_backtest_draws_price_and_equity_with_every_trade(
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "detail")
     screenshot(page, "detail-full", full_page=True)
+
+    # The dark theme: the charts take the page's colours when the system's scheme changes.
+    light = price.get_attribute("data-background")
+    page.emulate_media(color_scheme="dark")
+    expect(price).not_to_have_attribute("data-background", light)
+    expect(equity).to_have_attribute("data-background", price.get_attribute("data-background"))
+    price.scroll_into_view_if_needed()
+    screenshot(page, "detail-dark")
     assert watch.errors == []
     assert watch.foreign(live_server.url) == []
+
+
+def test_without_javascript_the_detail_page_still_shows_metrics_and_trades(
+    browser, operator_page, year_backtest, live_server
+):
+    cookies = operator_page.context.storage_state()
+    context = browser.new_context(java_script_enabled=False, storage_state=cookies, viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/sessions/{year_backtest.pk}/")
+        expect(page.get_by_role("heading", name="A year of XBT", level=1)).to_be_visible()
+        expect(page.locator(".metric", has_text="Trades")).to_contain_text(f"{year_backtest.trade_count:,}")
+        expect(page.locator("#trades tbody tr")).to_have_count(25)
+        expect(page.locator("[data-chart-nojs]").first).to_be_visible()
+        assert page.locator('[data-chart="price"] canvas').count() == 0
+    finally:
+        context.close()
 
 
 def test_a_running_sessions_chart_gains_candles_while_it_runs(operator_page, worker, operator, live_server):
