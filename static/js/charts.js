@@ -217,17 +217,19 @@
         self.byBar.get(bar).push(m);
       });
     // Candles that nearly all carry trades: smaller marks, so the candles still show.
-    var size = this.byBar.size > this.bars.length / 3 && this.bars.length > 200 ? 0.45 : 1;
+    var dense = this.byBar.size > this.bars.length / 3 && this.bars.length > 200;
+    var size = dense ? 0.35 : 1;
+    var up = dense ? rgba(p.pos, 0.55) : p.pos, down = dense ? rgba(p.neg, 0.55) : p.neg;
     this.byBar.forEach(function (trades, bar) {
       var longs = 0, shorts = 0, exits = 0, pnl = 0;
       trades.forEach(function (m) {
         if (m.kind === "entry") { if (m.side === "long") longs++; else shorts++; }
         else { exits++; pnl += m.pnl || 0; }
       });
-      if (longs) out.push({ time: bar, position: "belowBar", shape: "arrowUp", color: p.pos, size: size });
-      if (shorts) out.push({ time: bar, position: "aboveBar", shape: "arrowDown", color: p.neg, size: size });
+      if (longs) out.push({ time: bar, position: "belowBar", shape: "arrowUp", color: up, size: size });
+      if (shorts) out.push({ time: bar, position: "aboveBar", shape: "arrowDown", color: down, size: size });
       // Exits above the candle (never on its body, which they would hide).
-      if (exits) out.push({ time: bar, position: "aboveBar", shape: "circle", color: pnl >= 0 ? p.pos : p.neg, size: size * 0.7 });
+      if (exits) out.push({ time: bar, position: "aboveBar", shape: "circle", color: pnl >= 0 ? up : down, size: size * 0.7 });
     });
     out.sort(function (a, b) { return a.time - b.time; });
     this.markers.setMarkers(out);
