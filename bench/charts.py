@@ -5,6 +5,7 @@ Two sources: the archive (365 daily files of 1,440 candles, as scrapers record t
 `sim` exchange (computed); plus a zoomed-in month of the archive.
 """
 
+import gc
 import time
 
 import numpy as np
@@ -82,6 +83,8 @@ def main() -> None:
     archived, computed = _backtest(user, "bitmex"), _backtest(user, "sim")
     client = APIClient()
     client.force_authenticate(user)
+    # As config/wsgi.py does in every served process once the app is loaded.
+    gc.freeze()
     month = f"from={START + 180 * 86_400}&to={START + 210 * 86_400}"
     queries = {
         "archive, year -> 2,000": (archived, "max_points=2000"),
