@@ -29,15 +29,19 @@ DEFAULT_POINTS, MAX_POINTS = 2000, 10_000
 LIVE_CONTEXT_SECONDS, LIVE_CONTEXT_CANDLES = 6 * 3600, 1000
 
 
-def _session_range(session: Session, symbol: str) -> tuple[int, int] | None:
-    """[start, end) of what the session's chart can show: a backtest's range (while it runs,
-    up to the candle it reached), a live session's hours so far, a scraper's archive."""
+def _session_range(session: Session, run: Run | None, symbol: str) -> tuple[int, int] | None:
+    """[start, end) of what the session's chart can show: a backtest's range (while its run
+    is being computed, up to the candle it reached), a live session's hours so far, a
+    scraper's archive."""
     tf = timeframe_seconds(session.timeframe)
     if session.type == SessionType.SCRAPER:
         return archive_span(exchange=session.exchange, symbol=symbol, timeframe=session.timeframe)
     if session.type == SessionType.BACKTEST and session.range_start and session.range_end:
         start, end = int(session.range_start), int(session.range_end)
-        if session.status == Status.RUNNING:
+        # A sweep's run that has ended is drawn whole while the others are computed.
+        if session.status == Status.RUNNING and (
+            run is None or run.status in (Status.CREATED, Status.RUNNING)
+        ):
             end = min(end, _reached(session, start, tf))
         return start, max(start, end)
     if session.started_at is None:
@@ -134,7 +138,7 @@ def session_chart(*, session: Session, run: Run | None, window: ChartWindow) -> 
     it as markers, the run's equity inside it, and what was served: `from`, `to` (the window
     within the session's range), `interval` (seconds per candle), `market`, `live`."""
     symbol = _leg(session, window.market)
-    bounds = _session_range(session, symbol)
+    bounds = _session_range(session, run, symbol)
     live = session.status == Status.RUNNING
     answer: dict[str, Any] = {
         "market": symbol,
