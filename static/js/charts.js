@@ -396,6 +396,26 @@
     this.el.dataset.ready = "true";
   };
 
+  // The equity point at or before a time (the curve's own times differ from the candles').
+  EquityChart.prototype.pointAt = function (t) {
+    var pts = this.points, lo = 0, hi = pts.length - 1;
+    if (!pts.length || t < pts[0][0]) return null;
+    while (lo < hi) {
+      var mid = (lo + hi + 1) >> 1;
+      if (pts[mid][0] <= t) lo = mid; else hi = mid - 1;
+    }
+    return pts[lo];
+  };
+
+  // The price chart's crosshair shows on the equity curve at the same moment.
+  function followCrosshair(price, equity) {
+    price.chart.subscribeCrosshairMove(function (param) {
+      var point = param && param.time !== undefined ? equity.pointAt(Number(param.time)) : null;
+      if (point) equity.chart.setCrosshairPosition(point[1], point[0], equity.line);
+      else equity.chart.clearCrosshairPosition();
+    });
+  }
+
   // --- compare -------------------------------------------------------------------------------
 
   function compareChart(el) {
@@ -433,6 +453,7 @@
     var equity = equityEl ? new EquityChart(equityEl) : null;
     root.querySelectorAll('[data-chart="price"][data-drawn]').forEach(function (el, k) {
       var chart = new PriceChart(el, k === 0 && equity ? function (answer, replace) { equity.take(answer.equity, replace); } : null);
+      if (k === 0 && equity) followCrosshair(chart, equity);
       chart.load().then(function (answer) {
         if (answer.live) live.push(chart);
         var note = el.parentElement.querySelector("[data-chart-note]");

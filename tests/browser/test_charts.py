@@ -113,6 +113,10 @@ def test_a_year_backtest_draws_price_and_equity_with_every_trade(
             break
     expect(tooltip).to_contain_text("Trade #")
     screenshot(page, "detail-chart-tooltip")
+    page.evaluate("window.scrollBy(0, -250)")
+    box = price.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
+    screenshot(page, "detail-crosshair")
 
     # Zooming in (the mouse wheel) fetches the window's finer candles.
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
