@@ -5,7 +5,8 @@
 - a one-year 1m backtest session from start to `completed` through a real worker, and a
   100-run sweep; the engine's 100-config year grid as a sweep session (bench.sweep_year);
 - the Running tab's poll with 10 running sessions (server time);
-- API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable).
+- API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable);
+- the chart endpoint: a year of 1m candles aggregated to 2,000 points, p50/p95.
 """
 
 import os
@@ -53,6 +54,7 @@ def main() -> None:
     run("bench.sweep_year", sqlite)
     run("bench.dashboard_poll", sqlite)
     run("bench.api_latency", sqlite)
+    run("bench.charts", sqlite)
     if mariadb_up():
         mariadb = {**sqlite, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench"}
         run("bench.api_latency", mariadb)

@@ -146,3 +146,22 @@ def align(legs: Sequence[Candles]) -> list[Candles]:
     for leg in legs[1:]:
         common = np.intersect1d(common, leg.time, assume_unique=True)
     return [leg[np.isin(leg.time, common, assume_unique=True)] for leg in legs]
+
+
+def resample(candles: Candles, seconds: int) -> Candles:
+    """OHLCV candles of `seconds` each, opening on multiples of `seconds` (UTC): the first
+    open, the highest high, the lowest low, the last close and the summed volume of the
+    candles inside; buckets with no candle are left out. Assumes sorted times."""
+    if len(candles) == 0 or seconds <= 0:
+        return candles
+    buckets = candles.time - candles.time % seconds
+    starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+    ends = np.concatenate((starts[1:], [len(candles)])) - 1
+    return Candles(
+        buckets[starts],
+        candles.open[starts],
+        np.maximum.reduceat(candles.high, starts),
+        np.minimum.reduceat(candles.low, starts),
+        candles.close[ends],
+        np.add.reduceat(candles.volume, starts),
+    )

@@ -217,7 +217,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(read("STATIC_ROOT", env.str, str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# lightweight-charts comes from npm (bin/setup runs `npm ci`): its built files are served from
+# node_modules under static/vendor/, never committed.
+CHART_LIBRARY_DIR = BASE_DIR / "node_modules" / "lightweight-charts" / "dist"
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/lightweight-charts", CHART_LIBRARY_DIR)]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

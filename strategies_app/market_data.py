@@ -7,15 +7,14 @@ charts all come here, so the archive's layout and the exchange settings live in 
 from __future__ import annotations
 
 import logging
-import math
 from datetime import date
 from pathlib import Path
 
 from django.conf import settings
 
-from bots.archive import latest_time
-from bots.archive import load as archive_load
-from bots.candles import Candles
+from bots.archive import day_counts, earliest_time, latest_time
+from bots.archive import load_resampled as archive_resampled
+from bots.candles import TIMEFRAMES, Candles, resample, timeframe_seconds
 from bots.data import data_fingerprint, load_candles
 from bots.exchanges.base import Exchange
 from bots.exchanges.registry import get_exchange
@@ -24,9 +23,14 @@ from bots.markets import Listing
 
 log = logging.getLogger(__name__)
 
-# A chart needs no more closes than this; a page must never wait on a long read.
-CHART_POINTS = 600
-CHART_TIMEFRAMES = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("4h", 14_400), ("1d", 86_400))
+# The candle sizes a chart aggregates to (seconds): the first one that fits the range into the
+# points asked for, so a zoom or a live poll with the same size lines up with what is drawn.
+CHART_INTERVALS = (
+    *(1, 5, 10, 15, 30),
+    *(60, 120, 300, 600, 900, 1800),
+    *(3600, 7200, 14_400, 21_600, 43_200),
+    *(86_400, 172_800, 604_800, 2_592_000),
+)
 
 
 def exchange_get(name: str) -> Exchange:
@@ -74,26 +78,88 @@ def archive_last_time(*, exchange: str, symbol: str, timeframe: str = "1m") -> i
     return int(value) if value is not None else None
 
 
-def chart_closes(
-    *, exchange: str, symbol: str, start: int | None, end: int | None, timeframe: str = "1m"
-) -> list[tuple[int, float]]:
-    """At most ~CHART_POINTS closes of [start, end): computed by `sim`, else read from the
-    archive, never from the network (a page must not wait on an exchange). [] when unknown."""
-    if start is None or end is None or end <= start:
-        return []
+def _bucket_count(start: int, end: int, seconds: int) -> int:
+    return (end - 1) // seconds - start // seconds + 1
+
+
+def chart_interval(*, start: int, end: int, timeframe: str, max_points: int, at_least: int = 0) -> int:
+    """Seconds per chart candle for [start, end): the smallest of CHART_INTERVALS that is a
+    multiple of the timeframe, at least `at_least`, and gives at most `max_points` candles."""
+    base = timeframe_seconds(timeframe)
+    sizes = [s for s in CHART_INTERVALS if s >= max(base, at_least) and s % base == 0]
+    for seconds in sizes:
+        if _bucket_count(start, end, seconds) <= max_points:
+            return seconds
+    seconds = sizes[-1] if sizes else max(base, at_least)
+    while _bucket_count(start, end, seconds) > max_points:
+        seconds *= 2
+    return seconds
+
+
+def _source_timeframe(exchange: str, timeframe: str, interval: int) -> str:
+    """The timeframe to read: the session's own, except that `sim` computes any timeframe
+    directly, so it is asked for the coarsest one that divides the chart's candle (a year of
+    1m candles is never generated to draw 2,000 of them)."""
+    if exchange != "sim":
+        return timeframe
+    base = timeframe_seconds(timeframe)
+    fitting = [name for name, s in TIMEFRAMES.items() if s >= base and interval % s == 0]
+    return max(fitting, key=TIMEFRAMES.__getitem__) if fitting else timeframe
+
+
+def chart_candles(
+    *,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    start: int,
+    end: int,
+    interval: int,
+    archived: bool = False,
+) -> Candles:
+    """The candles of [start, end) aggregated by OHLC into `interval`-second candles:
+    computed by `sim` (unless `archived`: what a scraper recorded), else read from the
+    archive, never from the network (a page must not wait on an exchange). Empty when there
+    is nothing to show."""
+    if end <= start:
+        return Candles.empty()
+    computed = exchange == "sim" and not archived
+    source = _source_timeframe(exchange, timeframe, interval) if computed else timeframe
     try:
-        if exchange != "sim":
-            candles = archive_load(str(settings.DATA_ROOT), exchange, symbol, timeframe, start, end)
-            step = max(1, math.ceil(len(candles.time) / CHART_POINTS))
-            return [
-                (int(t), float(c)) for t, c in zip(candles.time[::step], candles.close[::step], strict=False)
-            ]
-        span = end - start
-        chart_timeframe, seconds = next(
-            (tf for tf in CHART_TIMEFRAMES if span / tf[1] <= CHART_POINTS), CHART_TIMEFRAMES[-1]
-        )
-        candles = SimExchange().fetch_candles(symbol, chart_timeframe, start - start % seconds, end)
-        return [(int(t), float(c)) for t, c in zip(candles.time, candles.close, strict=False)]
+        if computed:
+            seconds = timeframe_seconds(source)
+            candles = SimExchange().fetch_candles(symbol, source, start - start % seconds, end)
+        else:
+            root = str(settings.DATA_ROOT)
+            return archive_resampled(root, exchange, symbol, source, start, end, interval)
     except Exception:  # no archive for this market, or the engine refuses the names or range
         log.debug("No candles for the %s:%s chart", exchange, symbol, exc_info=True)
+        return Candles.empty()
+    if interval == timeframe_seconds(source):
+        return candles
+    return resample(candles, interval)
+
+
+def archive_calendar(*, exchange: str, symbol: str, timeframe: str) -> list[tuple[date, int]]:
+    """(day, candles stored) for each UTC day the archive of one market holds, oldest first."""
+    try:
+        counts = day_counts(str(settings.DATA_ROOT), exchange, symbol, timeframe)
+    except Exception:  # a name the archive refuses: nothing archived under it
+        log.debug("No archive calendar for %s:%s", exchange, symbol, exc_info=True)
         return []
+    epoch = date(1970, 1, 1).toordinal()
+    return [(date.fromordinal(epoch + day), count) for day, count in counts]
+
+
+def archive_span(*, exchange: str, symbol: str, timeframe: str) -> tuple[int, int] | None:
+    """[first candle open, last candle close) of one market's archive; None when empty."""
+    try:
+        root = str(settings.DATA_ROOT)
+        first = earliest_time(root, exchange, symbol, timeframe)
+        last = latest_time(root, exchange, symbol, timeframe)
+    except Exception:  # a name the archive refuses, or unreadable files: nothing to show
+        log.debug("No archive span for %s:%s", exchange, symbol, exc_info=True)
+        return None
+    if first is None or last is None:
+        return None
+    return int(first), int(last) + timeframe_seconds(timeframe)

@@ -134,6 +134,26 @@ TRADES_PARAMETERS = [
         "(or of `run`), streamed with a config_hash column; limit and offset do not apply.",
     ),
 ]
+CHART_PARAMETERS = [
+    RUN,
+    OpenApiParameter(
+        "from", UNIX_SECONDS, description="Window start (Unix seconds); default the session's start."
+    ),
+    OpenApiParameter(
+        "to", UNIX_SECONDS, description="Window end, exclusive (Unix seconds, after from); default its end."
+    ),
+    OpenApiParameter(
+        "max_points",
+        {"type": "integer", "minimum": 2},
+        description="At most this many candles (default 2,000; more than 10,000 is clamped).",
+    ),
+    OpenApiParameter(
+        "interval",
+        {"type": "integer", "minimum": 1},
+        description="Seconds per candle at least (a live chart's poll keeps the size it drew).",
+    ),
+    OpenApiParameter("market", str, description="Which market leg of a pair session; default the first."),
+]
 LOGS_PARAMETERS = [
     OpenApiParameter(
         "tail", {"type": "integer", "minimum": 0}, description="The last N lines (default 200, at most 5000)."
@@ -250,6 +270,14 @@ OPERATIONS: dict[str, list] = {
             tags=[DATA],
             parameters=[RUN],
             responses=_answers({200: s.EquityAnswerSerializer}, 404),
+        )
+    ],
+    "session_chart": [
+        extend_schema(
+            summary="A session's chart: candles, trade markers, equity",
+            tags=[DATA],
+            parameters=CHART_PARAMETERS,
+            responses=_answers({200: s.ChartAnswerSerializer}, 400, 404),
         )
     ],
     "session_logs": [

@@ -15,7 +15,15 @@ from bots.candles import TIMEFRAMES
 from sessions_app.api.cursors import cursor_loads
 from sessions_app.errors import InvalidInput
 from sessions_app.models import SessionType, Status
-from sessions_app.selectors import RUN_SEARCH_SORTS, RUN_SORTS, SESSION_SORTS, RunFilters, SessionFilters
+from sessions_app.selectors import (
+    RUN_SEARCH_SORTS,
+    RUN_SORTS,
+    SESSION_SORTS,
+    ChartWindow,
+    RunFilters,
+    SessionFilters,
+)
+from sessions_app.selectors.charts import DEFAULT_POINTS, MAX_POINTS
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 # Past any real page; keeps huge numbers out of SQL (SQLite and MariaDB reject them).
@@ -224,3 +232,51 @@ def compare_ids(raw: str | None, field: str, *, whole_numbers: bool) -> tuple:
 def compare_query(params: Mapping[str, Any]) -> dict[str, Any]:
     """GET /api/compare's `runs`, as selectors.compare_runs takes them."""
     return {"run_ids": compare_ids(params.get("runs"), "runs", whole_numbers=True)}
+
+
+# A chart needs at least two candles to be one; more than MAX_POINTS are clamped (as limit is).
+MIN_POINTS = 2
+
+
+def _whole_param(params: Mapping[str, Any], field: str, *, minimum: int) -> int | None:
+    raw = params.get(field)
+    if raw in (None, ""):
+        return None
+    text = str(raw)
+    if not (text.isdecimal() and text.isascii() and len(text) <= MAX_UNIX_DIGITS) or int(text) < minimum:
+        raise InvalidInput.from_errors(
+            {field: [f"Must be a whole number of {minimum} or more (got {raw!r})."]}
+        )
+    return int(text)
+
+
+def chart_query(params: Mapping[str, Any]) -> ChartWindow:
+    """GET /api/sessions/<id>/chart's `from`, `to`, `max_points`, `interval` and `market`."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, int | None] = {}
+    for field, parse in (
+        ("from", lambda f: _unix_param(params, f)),
+        ("to", lambda f: _unix_param(params, f)),
+        ("max_points", lambda f: _whole_param(params, f, minimum=MIN_POINTS)),
+        ("interval", lambda f: _whole_param(params, f, minimum=1)),
+    ):
+        try:
+            values[field] = parse(field)
+        except InvalidInput as error:
+            errors.update(error.errors)
+    if (
+        not errors
+        and values["from"] is not None
+        and values["to"] is not None
+        and values["to"] <= values["from"]
+    ):
+        errors["to"] = [f"Must be after from ({values['from']})."]
+    if errors:
+        raise InvalidInput.from_errors(errors)
+    return ChartWindow(
+        start=values["from"],
+        end=values["to"],
+        max_points=min(values["max_points"] or DEFAULT_POINTS, MAX_POINTS),
+        interval=values["interval"],
+        market=params.get("market") or None,
+    )

@@ -370,6 +370,47 @@ class EquityAnswerSerializer(serializers.Serializer):
     config_hash = serializers.CharField(allow_null=True)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "number"}, "minItems": 6, "maxItems": 6},
+        "description": "[[open time (Unix seconds), open, high, low, close, volume], ...], oldest first.",
+    }
+)
+class CandlesField(serializers.JSONField):
+    pass
+
+
+class ChartMarkerSerializer(serializers.Serializer):
+    time = serializers.IntegerField(help_text=f"When the trade entered or exited ({UNIX}).")
+    side = serializers.ChoiceField(choices=Trade.Side.values)
+    price = serializers.FloatField(allow_null=True)
+    kind = serializers.ChoiceField(choices=["entry", "exit"])
+    trade_id = serializers.IntegerField()
+    pnl = serializers.FloatField(allow_null=True, help_text="The trade's realized PnL, on its exit marker.")
+
+
+# "from" is a Python keyword: the class is built from a dict of its fields.
+ChartAnswerSerializer = type(
+    "ChartAnswerSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "A chart's window: candles, every trade of it as markers, the equity in it.",
+        "success": _success(True),
+        "candles": CandlesField(),
+        "markers": ChartMarkerSerializer(many=True),
+        "equity": EquityField(),
+        "market": serializers.CharField(help_text="The market leg drawn."),
+        "timeframe": serializers.ChoiceField(choices=TIMEFRAME_CHOICES),
+        "config_hash": serializers.CharField(allow_null=True),
+        "live": serializers.BooleanField(help_text="The session runs: poll for what follows `to`."),
+        "from": serializers.IntegerField(allow_null=True, help_text="The window served (Unix seconds)."),
+        "to": serializers.IntegerField(allow_null=True, help_text="Its end, exclusive (Unix seconds)."),
+        "interval": serializers.IntegerField(help_text="Seconds per candle after aggregation."),
+    },
+)
+
+
 class LogsAnswerSerializer(serializers.Serializer):
     success = _success(True)
     lines = serializers.ListField(child=serializers.CharField(allow_blank=True))

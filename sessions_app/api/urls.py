@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(rf"^sessions/{ID}/trades/?$", views.session_trades, name="api-session-trades"),
     re_path(rf"^sessions/{ID}/metrics/?$", views.session_metrics, name="api-session-metrics"),
     re_path(rf"^sessions/{ID}/equity/?$", views.session_equity, name="api-session-equity"),
+    re_path(rf"^sessions/{ID}/chart/?$", views.session_chart, name="api-session-chart"),
     re_path(rf"^sessions/{ID}/logs/?$", views.session_logs, name="api-session-logs"),
     re_path(rf"^sessions/{ID}/events/?$", views.session_events, name="api-session-events"),
     re_path(rf"^sessions/{ID}/runs/?$", views.session_runs, name="api-session-runs"),

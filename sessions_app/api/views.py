@@ -172,6 +172,16 @@ def session_equity(request, session_id: str):
 
 
 @endpoint("GET")
+def session_chart(request, session_id: str):
+    """A window of the session's price as OHLC candles aggregated to at most `max_points`, every
+    trade of the run in it as entry/exit markers, and the run's equity in it (SPEC §17)."""
+    session = _session(session_id)
+    window = params.chart_query(request.query_params)
+    run = _run_or_best(session, request.query_params.get("run"))
+    return ok(**selectors.session_chart(session=session, run=run, window=window))
+
+
+@endpoint("GET")
 def session_logs(request, session_id: str):
     """`?tail=N` lines (default 200), or `?offset=BYTES` to follow from where the last call ended."""
     session = _session(session_id)

@@ -4,8 +4,8 @@
 - runs: the run a page is about (named or best), a session's runs, the runs an export covers,
   seed 2's summary of a set of runs.
 - run_search: runs across sessions (filters, keyset pages), seed 2's (symbol, timeframe, range) group.
-- trades: trade pages (newest first for the dashboard, entry order for the API), the export's
-  rows, the detail view's price charts.
+- trades: trade pages (newest first for the dashboard, entry order for the API), the export's rows.
+- charts: a window of a session's candles, trade markers and equity; a scraper's archive calendar.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
 - reuse: the completed runs an identical run can copy instead of computing again.
 - summaries: the summary of runs: each session's (a page at once) or any group's, one set of rules.
@@ -16,6 +16,11 @@ Arguments are keyword-only and typed (datetimes, tuples of values): turning a qu
 them is the caller's job (the API's `sessions_app.api.params`, the views' own parsing).
 """
 
+from sessions_app.selectors.charts import (
+    ChartWindow,
+    session_archive_calendar,
+    session_chart,
+)
 from sessions_app.selectors.compare import ComparedRun, compare_best_run_ids, compare_runs
 from sessions_app.selectors.paging import NumberedPage, Page
 from sessions_app.selectors.reference import (
@@ -76,7 +81,6 @@ from sessions_app.selectors.sessions import (
 from sessions_app.selectors.summaries import runs_summary, session_summaries, session_summary
 from sessions_app.selectors.trades import (
     TRADE_EXPORT_FIELDS,
-    session_price_charts,
     trade_page,
     trade_page_numbered,
     trade_rows_iter,
@@ -88,6 +92,7 @@ __all__ = [
     "RUN_SORTS",
     "SESSION_SORTS",
     "TRADE_EXPORT_FIELDS",
+    "ChartWindow",
     "ComparedRun",
     "KeysetPage",
     "NumberedPage",
@@ -129,7 +134,8 @@ __all__ = [
     "session_logs",
     "session_metrics",
     "session_order",
-    "session_price_charts",
+    "session_chart",
+    "session_archive_calendar",
     "session_progress",
     "session_progress_many",
     "session_rows",

@@ -1,21 +1,15 @@
-"""Trades: the dashboard's and the API's pages, the export's rows, the detail view's price charts."""
+"""Trades: the dashboard's and the API's pages, the export's rows (the charts' markers: selectors.charts)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
-from sessions_app.models import Run, Session, SessionType, Trade
+from sessions_app.models import Run, Trade
 from sessions_app.selectors.paging import NumberedPage, Page, numbered_page, offset_page
-from sessions_app.selectors.reference import market_quotes
-from strategies_app.market_data import chart_closes
 
 TRADE_EXPORT_FIELDS = ("id", *Trade.VALUE_FIELDS)
-# Markers drawn on a price chart at most; more would hide the price under them.
-CHART_TRADES = 400
 
 
 def _trades(run: Run | None, *, newest_first: bool) -> QuerySet[Trade]:
@@ -57,54 +51,3 @@ def trade_rows_iter(runs: list[Run], *, batch: int = 5000) -> Iterator[tuple[Run
             if len(rows) < batch:
                 break
             after = (rows[-1][TRADE_EXPORT_FIELDS.index("entry_time")], rows[-1][0])
-
-
-def _chart_range(session: Session) -> tuple[int | None, int]:
-    start = session.range_start or (int(session.started_at.timestamp()) if session.started_at else None)
-    end = session.range_end or int((session.stopped_at or timezone.now()).timestamp())
-    if start is not None and session.type == SessionType.TEST:
-        start = min(start, end - 6 * 3600)  # a live session's first minutes, in some context
-    return start, end
-
-
-def _trade_line(trades: list[dict[str, Any]]) -> list[tuple[int, float]]:
-    """A price line through the trades' own entries and exits, for when there are no candles."""
-    points = []
-    for t in trades:
-        points.append((t["entry_time"], float(t["entry_price"])))
-        if t["exit_time"] is not None and t["exit_price"] is not None:
-            points.append((t["exit_time"], float(t["exit_price"])))
-    return sorted(points)
-
-
-def session_price_charts(*, session: Session, run: Run | None) -> list[dict[str, Any]]:
-    """One price chart per market leg: candles of the sim exchange over the session's range
-    when it can give them, else a line through the trades' own prices; trades as markers."""
-    if session.type == SessionType.SCRAPER:
-        return []
-    trades = []
-    if run is not None:
-        trades = list(
-            _trades(run, newest_first=False).values(
-                "market", "side", "entry_time", "entry_price", "exit_time", "exit_price", "realized_pnl"
-            )[:CHART_TRADES]
-        )
-    start, end = _chart_range(session)
-    quotes = market_quotes(exchange=session.exchange)
-    charts = []
-    for leg in session.market_legs:
-        leg_trades = [t for t in trades if t["market"] == leg] or (
-            trades if len(session.market_legs) == 1 else []
-        )
-        prices = chart_closes(
-            exchange=session.exchange, symbol=leg, start=start, end=end, timeframe=session.timeframe
-        )
-        charts.append(
-            {
-                "market": leg,
-                "quote": quotes.get(leg, ""),
-                "prices": prices or _trade_line(leg_trades),
-                "trades": leg_trades,
-            }
-        )
-    return charts

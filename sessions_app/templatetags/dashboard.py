@@ -157,3 +157,13 @@ def get(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+# One colour per compared run: its line in the chart, its legend swatch, its table column.
+SERIES_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
+
+
+@register.filter(name="series_colour")
+def series_colour(k: int) -> str:
+    """The colour of the k-th compared run."""
+    return SERIES_COLOURS[int(k) % len(SERIES_COLOURS)]

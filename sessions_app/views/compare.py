@@ -14,6 +14,7 @@ from sessions_app import selectors
 from sessions_app.api.params import COMPARE_MAX, COMPARE_MIN, compare_ids
 from sessions_app.errors import ServiceError
 from sessions_app.selectors import ComparedRun
+from sessions_app.templatetags.dashboard import decimals_for, series_colour
 from sessions_app.views.htmx import base_context
 
 
@@ -56,9 +57,23 @@ def compare(request):
         context["error"] = error.message
         return render(request, "sessions/compare.html", context, status=error.status)
     columns = _columns(compared)
+    currencies = {column["currency"] or "" for column in columns}
+    # Curves in different currencies share no scale: each is drawn as its return from its start.
+    as_return = len(currencies) > 1
     context["columns"] = columns
+    context["as_return"] = as_return
+    context["chart_unit"] = "percent return from start" if as_return else f"in {currencies.pop()}"
+    context["chart_title"] = (
+        f"Equity curves, {context['chart_unit']}" if as_return else f"Equity curves {context['chart_unit']}"
+    )
     context["series"] = [
-        {"label": column["label"], "points": column["c"].equity, "currency": column["currency"]}
+        {
+            "label": column["label"],
+            "points": column["c"].equity,
+            "currency": column["currency"],
+            "colour": series_colour(column["series"]),
+            "precision": decimals_for(column["currency"]),
+        }
         for column in columns
     ]
     return render(request, "sessions/compare.html", context)

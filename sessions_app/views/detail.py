@@ -41,7 +41,6 @@ def _live_context(request: HttpRequest, session: Session, run: Run | None) -> di
         "row": row,
         "metrics": metrics,
         "currency": metrics.get("currency") or row["currency"],
-        "equity": selectors.session_equity(session, run),
         # A sweep's summary, polled with the rest of the live part while it runs.
         "summary": selectors.session_summary(session) if session.sweep else None,
         "can_operate": can_operate(request),
@@ -137,7 +136,9 @@ def session_detail(request, session_id: str):
         **base_context(request, "detail"),
         **_live_context(request, session, run),
         **_trades_context(session, run, 1),
-        "price_charts": selectors.session_price_charts(session=session, run=run),
+        "calendars": selectors.session_archive_calendar(session=session)
+        if session.type == SessionType.SCRAPER
+        else [],
         "logs": selectors.session_logs(session, tail=LOG_TAIL),
         "events": selectors.event_page(session=session, limit=EVENTS_SHOWN, newest_first=True).items,
         "back": _back_url(session),

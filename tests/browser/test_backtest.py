@@ -90,7 +90,8 @@ def test_a_backtest_created_and_started_in_the_modal_goes_to_history_by_itself_w
     expect(metric("Sharpe")).to_have_text(re.compile(r"^-?\d[\d,]*\.\d\d$"))
     equity = page.locator("section[aria-labelledby=equity-title]")
     expect(equity).to_contain_text("EQUITY CURVE in XBT")
-    expect(equity.locator("svg polyline")).to_have_count(1)
+    expect(equity.locator('[data-chart="equity"]')).to_have_attribute("data-ready", "true")
+    assert equity.locator("canvas").count() > 0
     trades = page.locator("#trades tbody tr")
     expect(trades).to_have_count(min(25, session.trade_count))
     expect(trades.first.locator("td").nth(1)).to_have_text(re.compile(r"^(LONG|SHORT)$"))

@@ -1,5 +1,6 @@
 """The Compare view: runs (or History's sessions' best runs) side by side, and its entry points."""
 
+import json
 import re
 
 import pytest
@@ -43,6 +44,13 @@ def plain(new_session):
     return session, _results(session, session.runs.get(), pnl=12.5, step=2.0, win_rate=61.5)
 
 
+def _series(html: str) -> list[dict]:
+    """The compare chart's series, as the page's json_script block gives them to the browser."""
+    block = re.search(r'<script id="compare-series" type="application/json">(.*?)</script>', html, re.S)
+    assert block, "no series block"
+    return json.loads(block.group(1))
+
+
 def test_it_shows_runs_of_two_sessions_side_by_side_with_one_chart(operator_client, sweep, plain):
     (sweep_session, (a, _, _)), (plain_session, c) = sweep, plain
 
@@ -64,14 +72,14 @@ def test_it_shows_runs_of_two_sessions_side_by_side_with_one_chart(operator_clie
     assert "+12.50 USD" in html or "+12.50 USDT" in html
     assert f'href="/sessions/{sweep_session.pk}/?run={a.config_hash}"' in html
     assert f'href="/sessions/{plain_session.pk}/?run={c.config_hash}"' in html
-    # One chart, a line per run in its own colour, and a legend naming both.
-    assert html.count('<svg class="chart"') == 1
-    lines = re.findall(r'<polyline class="line series" data-series="(\d)" stroke="(#[0-9a-f]{6})"', html)
-    assert [k for k, _ in lines] == ["0", "1"] and len({colour for _, colour in lines}) == 2
+    # One chart (drawn in the browser from the page's series), a legend naming both runs.
+    assert html.count('data-chart="compare"') == 1
+    series = _series(html)
+    assert [s["label"] for s in series] == [f"Sweep A · {a.config_hash}", f"Plain ETH · {c.config_hash}"]
+    assert len({s["colour"] for s in series}) == 2 and all(len(s["points"]) == 20 for s in series)
     assert html.count('<ul class="legend">') == 1
-    assert f"Sweep A · {a.config_hash}" in html and f"Plain ETH · {c.config_hash}" in html
     # XBT and USD curves share no scale: the chart shows each one's return from its start.
-    assert "percent return" in html
+    assert 'data-as-return="true"' in html and "percent return" in html
 
 
 def test_runs_of_one_sweep_share_its_currency_axis(operator_client, sweep):
@@ -80,8 +88,8 @@ def test_runs_of_one_sweep_share_its_currency_axis(operator_client, sweep):
     html = operator_client.get(f"/compare/?runs={a.pk}&runs={b.pk}&runs={c.pk}").content.decode()
 
     assert len(re.findall(r'<th scope="col" data-run-id=', html)) == 3
-    assert html.count('class="line series"') == 3
-    assert 'aria-label="Equity curves in XBT"' in html and "XBT</text>" in html
+    assert [s["currency"] for s in _series(html)] == ["XBT", "XBT", "XBT"]
+    assert 'aria-label="Equity curves in XBT"' in html and 'data-as-return="false"' in html
 
 
 def test_sessions_from_history_compare_their_best_runs(operator_client, sweep, plain):
@@ -130,7 +138,9 @@ def test_names_are_escaped_in_table_and_chart(operator_client, new_session):
 
     assert XSS not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<title>&lt;script&gt;" in html  # the lines' tooltips too
+    # The chart's labels travel as JSON that no script tag can end early.
+    assert _series(html)[0]["label"].startswith(XSS)
+    assert "\\u003Cscript\\u003E" in html
 
 
 def test_a_viewer_may_compare_and_anonymous_users_log_in_first(viewer_client, client, sweep):

@@ -3,6 +3,10 @@
 import re
 from pathlib import Path
 
+import numpy as np
+
+from bots import archive
+from bots.candles import Candles
 from sessions_app.models import Session
 from tests.dashboard.conftest import HTMX
 
@@ -45,9 +49,13 @@ def test_it_shows_header_metrics_charts_trades_and_parameters(operator_client, n
         assert label in html, label
     assert "+0.00150000 XBT" in html
     assert "66.7%" in html
-    assert '<svg class="chart"' in html and "<polyline" in html
-    assert html.count('class="mark entry') == 3 and html.count('class="mark exit') == 3
-    assert "XBT</text>" in html  # the equity axis names its currency
+    # The charts are drawn in the browser from the chart endpoint (tests/browser/test_charts.py);
+    # the page carries their boxes, the library from static and no SVG of its own.
+    chart_url = f'data-url="/api/sessions/{session.pk}/chart?market=XBTUSD&amp;run='
+    assert 'data-chart="equity"' in html and chart_url in html
+    assert 'EQUITY CURVE <span class="muted small">in XBT' in html
+    assert "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.js" in html
+    assert "<svg" not in html and "<polyline" not in html
     assert "LONG" in html and "SHORT" in html
     assert "threshold" in html and "0.5" in html
 
@@ -181,3 +189,30 @@ def test_it_links_the_trades_csv_download(operator_client, new_session, with_res
     response = operator_client.get(f"/api/sessions/{single.pk}/trades?format=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert len(b"".join(response.streaming_content).decode().splitlines()) == 1 + 3
+
+
+def test_a_scrapers_view_data_shows_the_archive_day_by_day_with_gaps(
+    operator_client, new_session, settings, tmp_path
+):
+    settings.DATA_ROOT = tmp_path
+    start = 1_717_200_000 - 1_717_200_000 % 86_400  # 2024-06-01
+    times = np.arange(start + 3600, start + 5 * 86_400, 60, dtype=np.int64)  # the first day from 01:00
+    times = times[
+        (times < start + 2 * 86_400) | (times >= start + 3 * 86_400 + 600)
+    ]  # day 3 gone, day 4 late
+    close = np.full(len(times), 60_000.0)
+    archive.write(tmp_path, "sim", "XBTUSD", "1m", Candles(times, close, close, close, close, close))
+    session = new_session(status="running", type="scraper")
+
+    html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+
+    days = re.findall(r'data-day="([\d-]+)" data-count="(\d+)"( data-gap="true")?', html)
+    assert days == [
+        ("2024-06-01", "1380", ""),  # the archive's first day: partial, not a gap
+        ("2024-06-02", "1440", ""),
+        ("2024-06-03", "0", ' data-gap="true"'),
+        ("2024-06-04", "1430", ' data-gap="true"'),
+        ("2024-06-05", "1440", ""),
+    ]
+    assert "5 days, 2 with gaps" in html and "June 2024" in html
+    assert 'data-chart="price"' in html and 'data-chart="equity"' not in html

@@ -167,6 +167,13 @@ def test_it_serves_pages_static_files_and_the_api_with_debug_off(
     assert headers["Content-Type"].startswith("text/css")
     assert ".auth-card" in stylesheet
 
+    # lightweight-charts, collected from node_modules (never committed), served by the product.
+    status, headers, library = _request(
+        browser, f"{base}/static/vendor/lightweight-charts/lightweight-charts.standalone.production.js"
+    )
+    assert status == 200 and "javascript" in headers["Content-Type"]
+    assert "LightweightCharts" in library
+
     token_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
     status, _, dashboard = _request(
         browser,
