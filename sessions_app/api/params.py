@@ -14,8 +14,15 @@ from typing import Any
 from bots.candles import TIMEFRAMES
 from sessions_app.api.cursors import cursor_loads
 from sessions_app.errors import InvalidInput
-from sessions_app.models import SessionType, Status
-from sessions_app.selectors import RUN_SEARCH_SORTS, RUN_SORTS, SESSION_SORTS, RunFilters, SessionFilters
+from sessions_app.models import Run, Session, SessionType, Status, Trade
+from sessions_app.selectors import (
+    RUN_SEARCH_SORTS,
+    RUN_SORTS,
+    SESSION_SORTS,
+    TRADES_API_ORDER,
+    RunFilters,
+    SessionFilters,
+)
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 # Past any real page; keeps huge numbers out of SQL (SQLite and MariaDB reject them).
@@ -99,7 +106,46 @@ def session_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
     )
     sort, descending = parse_sort(params.get("sort"), SESSION_SORTS, "created_at:desc")
     limit, offset = parse_paging(params)
-    return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "offset": offset}
+    after = cursor_loads(
+        _cursor_or_offset(params, offset),
+        list_name="sessions",
+        sort=sort,
+        descending=descending,
+        model=Session,
+        field=sort,
+    )
+    return {
+        "filters": filters,
+        "sort": sort,
+        "descending": descending,
+        "limit": limit,
+        "offset": offset,
+        "after": after,
+    }
+
+
+def _cursor_or_offset(params: Mapping[str, Any], offset: int) -> str | None:
+    """The `cursor`; one with an offset past 0 is a 400 (a page is one or the other)."""
+    cursor = params.get("cursor") or None
+    if cursor is not None and offset:
+        raise InvalidInput.from_errors(
+            {"offset": ["Pass either offset or cursor: a cursor page starts after the cursor."]}
+        )
+    return cursor
+
+
+def trade_page_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's trades page: `limit` with `offset` or `cursor`, as selectors.trade_page takes them."""
+    limit, offset = parse_paging(params)
+    after = cursor_loads(
+        _cursor_or_offset(params, offset),
+        list_name="trades",
+        sort=TRADES_API_ORDER.field,
+        descending=TRADES_API_ORDER.descending,
+        model=Trade,
+        field=TRADES_API_ORDER.field,
+    )
+    return {"limit": limit, "offset": offset, "after": after}
 
 
 def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,7 +199,14 @@ def runs_query(params: Mapping[str, Any]) -> dict[str, Any]:
     )
     sort, descending = parse_sort(params.get("sort"), RUN_SEARCH_SORTS, "created_at:desc")
     limit, _ = parse_paging(params)
-    after = cursor_loads(params.get("cursor"), sort=sort, descending=descending)
+    after = cursor_loads(
+        params.get("cursor"),
+        list_name="runs",
+        sort=sort,
+        descending=descending,
+        model=Run,
+        field=None if sort == "created_at" else sort,
+    )
     return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "after": after}
 
 

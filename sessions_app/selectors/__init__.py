@@ -1,5 +1,6 @@
 """Reads the HTML dashboard and the JSON API share, one home each, split by subject.
 
+- paging: pages by offset, by keyset (one mechanism for every list) and by number.
 - sessions: one session by id, the filtered lists, History's page, the dashboard's lists, events.
 - runs: the run a page is about (named or best), a session's runs, the runs an export covers,
   seed 2's summary of a set of runs.
@@ -17,7 +18,7 @@ them is the caller's job (the API's `sessions_app.api.params`, the views' own pa
 """
 
 from sessions_app.selectors.compare import ComparedRun, compare_best_run_ids, compare_runs
-from sessions_app.selectors.paging import NumberedPage, Page
+from sessions_app.selectors.paging import Keyset, NumberedPage, Page, PageKey
 from sessions_app.selectors.reference import (
     market_choices,
     market_list,
@@ -76,6 +77,8 @@ from sessions_app.selectors.sessions import (
 from sessions_app.selectors.summaries import runs_summary, session_summaries, session_summary
 from sessions_app.selectors.trades import (
     TRADE_EXPORT_FIELDS,
+    TRADES_API_ORDER,
+    TRADES_DASHBOARD_ORDER,
     session_price_charts,
     trade_page,
     trade_page_numbered,
@@ -89,9 +92,11 @@ __all__ = [
     "SESSION_SORTS",
     "TRADE_EXPORT_FIELDS",
     "ComparedRun",
+    "Keyset",
     "KeysetPage",
     "NumberedPage",
     "Page",
+    "PageKey",
     "RunFilters",
     "RunKey",
     "SessionFilters",
@@ -138,6 +143,8 @@ __all__ = [
     "strategy_get",
     "strategy_list",
     "strategy_markets",
+    "TRADES_API_ORDER",
+    "TRADES_DASHBOARD_ORDER",
     "trade_page",
     "trade_page_numbered",
     "trade_rows_iter",

@@ -21,7 +21,7 @@ def test_it_lists_sessions_newest_first_in_the_seed_envelope(operator_api, make_
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"success", "sessions", "total", "limit", "offset"}
+    assert set(body) == {"success", "sessions", "total", "limit", "offset", "next_cursor"}
     assert body["success"] is True
     assert (body["total"], body["limit"], body["offset"]) == (2, 50, 0)
     assert [s["id"] for s in body["sessions"]] == [newer.id, older.id]
