@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 from sessions_app.errors import InvalidInput
-from sessions_app.selectors import PageKey
+from sessions_app.selectors import Keyset, PageKey
 
 SALT = "sessions_app.api.cursor"
 NOT_A_CURSOR = "Not a cursor this API returned (pass next_cursor unchanged)."
@@ -37,7 +37,8 @@ def _plain(value: Any) -> Any:
 
 
 def cursor_dumps(key: PageKey | None, *, list_name: str, sort: str, descending: bool) -> str | None:
-    """The next_cursor of a page (None on the last page)."""
+    """The next_cursor of a page (None on the last page). `sort` is the list's own name of its
+    order (for runs, created_at pages by id)."""
     if key is None:
         return None
     payload = [_sort_key(list_name, sort, descending), _plain(key.value), key.id]
@@ -65,17 +66,9 @@ def _value(model: type[Model], field_name: str | None, value: Any) -> Any:
     return parsed
 
 
-def cursor_loads(
-    raw: str | None,
-    *,
-    list_name: str,
-    sort: str,
-    descending: bool,
-    model: type[Model],
-    field: str | None,
-) -> PageKey | None:
-    """The key a `cursor` names for this list and sort (`field` holds the sort value, None
-    for the id alone); None without one; a 400 naming `cursor` else."""
+def cursor_loads(raw: str | None, *, list_name: str, sort: str, keyset: Keyset) -> PageKey | None:
+    """The key a `cursor` names for this list, sort and order; None without one; a 400 naming
+    `cursor` else."""
     if raw in (None, ""):
         return None
     try:
@@ -85,7 +78,8 @@ def cursor_loads(
     if not (isinstance(payload, list) and len(payload) == 3):
         raise _refused()
     cursor_sort, value, row_id = payload
-    expected = _sort_key(list_name, sort, descending)
+    model, field = keyset.model, keyset.field
+    expected = _sort_key(list_name, sort, keyset.descending)
     if cursor_sort != expected:
         shown = str(cursor_sort).rpartition("/")[2]
         raise _refused(

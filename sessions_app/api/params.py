@@ -14,7 +14,7 @@ from typing import Any
 from bots.candles import TIMEFRAMES
 from sessions_app.api.cursors import cursor_loads
 from sessions_app.errors import InvalidInput
-from sessions_app.models import Run, Session, SessionType, Status, Trade
+from sessions_app.models import SessionType, Status
 from sessions_app.selectors import (
     RUN_SEARCH_SORTS,
     RUN_SORTS,
@@ -22,6 +22,8 @@ from sessions_app.selectors import (
     TRADES_API_ORDER,
     RunFilters,
     SessionFilters,
+    run_keyset,
+    session_keyset,
 )
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
@@ -110,9 +112,7 @@ def session_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
         _cursor_or_offset(params, offset),
         list_name="sessions",
         sort=sort,
-        descending=descending,
-        model=Session,
-        field=sort,
+        keyset=session_keyset(sort=sort, descending=descending),
     )
     return {
         "filters": filters,
@@ -138,12 +138,7 @@ def trade_page_query(params: Mapping[str, Any]) -> dict[str, Any]:
     """A run's trades page: `limit` with `offset` or `cursor`, as selectors.trade_page takes them."""
     limit, offset = parse_paging(params)
     after = cursor_loads(
-        _cursor_or_offset(params, offset),
-        list_name="trades",
-        sort=TRADES_API_ORDER.field,
-        descending=TRADES_API_ORDER.descending,
-        model=Trade,
-        field=TRADES_API_ORDER.field,
+        _cursor_or_offset(params, offset), list_name="trades", sort="entry_time", keyset=TRADES_API_ORDER
     )
     return {"limit": limit, "offset": offset, "after": after}
 
@@ -200,12 +195,7 @@ def runs_query(params: Mapping[str, Any]) -> dict[str, Any]:
     sort, descending = parse_sort(params.get("sort"), RUN_SEARCH_SORTS, "created_at:desc")
     limit, _ = parse_paging(params)
     after = cursor_loads(
-        params.get("cursor"),
-        list_name="runs",
-        sort=sort,
-        descending=descending,
-        model=Run,
-        field=None if sort == "created_at" else sort,
+        params.get("cursor"), list_name="runs", sort=sort, keyset=run_keyset(sort=sort, descending=descending)
     )
     return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "after": after}
 

@@ -133,15 +133,12 @@ def _run_or_best(session: Session, config_hash: str | None) -> Run | None:
 
 def _trades_page(request, run: Run | None) -> Response:
     page = selectors.trade_page(run=run, **params.trade_page_query(request.query_params))
-    order = selectors.TRADES_API_ORDER
     return ok(
         trades=[trade_data(t) for t in page.items],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
-        next_cursor=cursor_dumps(
-            page.next_key, list_name="trades", sort=order.field, descending=order.descending
-        ),
+        next_cursor=cursor_dumps(page.next_key, list_name="trades", sort="entry_time", descending=False),
         config_hash=run.config_hash if run else None,
     )
 

@@ -46,6 +46,7 @@ from sessions_app.selectors.run_search import (
     RunFilters,
     RunKey,
     run_group_summary,
+    run_keyset,
     run_search,
 )
 from sessions_app.selectors.runs import (
@@ -68,6 +69,7 @@ from sessions_app.selectors.sessions import (
     session_find,
     session_flags,
     session_get,
+    session_keyset,
     session_latest,
     session_list,
     session_order,
@@ -113,6 +115,7 @@ __all__ = [
     "run_for",
     "run_get",
     "run_group_summary",
+    "run_keyset",
     "run_list",
     "run_search",
     "runs_reusable",
@@ -133,6 +136,7 @@ __all__ = [
     "session_list",
     "session_logs",
     "session_metrics",
+    "session_keyset",
     "session_order",
     "session_price_charts",
     "session_progress",

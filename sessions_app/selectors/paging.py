@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import DecimalField, Q, QuerySet, Subquery, Value
+from django.db.models import DecimalField, Model, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from sessions_app.list_totals import list_total
@@ -51,10 +51,15 @@ class KeysetPage:
 
 @dataclass(frozen=True)
 class Keyset:
-    """The order of a keyset-paged list: `field` (None: the primary key alone) then the key."""
+    """The order of a keyset-paged list of `model`: `field` (None: the primary key alone), then
+    the primary key, both ascending or both descending."""
 
+    model: type[Model]
     field: str | None
     descending: bool
+
+    def reversed(self) -> Keyset:
+        return Keyset(model=self.model, field=self.field, descending=not self.descending)
 
     def order_by(self) -> list[str]:
         sign = "-" if self.descending else ""
@@ -63,7 +68,7 @@ class Keyset:
     def key_of(self, row) -> PageKey:
         return PageKey(value=None if self.field is None else getattr(row, self.field), id=row.pk)
 
-    def after(self, rows: QuerySet, key: PageKey) -> Q:
+    def after(self, key: PageKey) -> Q:
         """Rows past `key`: `(value, id) > (v, i)` spelled as `value > v OR (value = v AND id > i)`
         (`<` when descending), which the databases plan as a range on the (field, id) index.
 
@@ -76,13 +81,13 @@ class Keyset:
         past_id = Q(**{f"pk__{beyond}": key.id})
         if self.field is None:
             return past_id
-        field = rows.model._meta.get_field(self.field)
+        field = self.model._meta.get_field(self.field)
         if key.value is None:  # the walk is among the NULLs: first ascending, last descending
             among_nulls = Q(**{f"{self.field}__isnull": True}) & past_id
             return among_nulls if self.descending else among_nulls | Q(**{f"{self.field}__isnull": False})
         boundary: Any = key.value
         if isinstance(field, DecimalField):
-            stored = Subquery(rows.model._base_manager.filter(pk=key.id).values(self.field)[:1])
+            stored = Subquery(self.model._base_manager.filter(pk=key.id).values(self.field)[:1])
             boundary = Coalesce(stored, Value(key.value, output_field=field))
         past = Q(**{f"{self.field}__{beyond}": boundary}) | Q(**{self.field: boundary}) & past_id
         if self.descending and field.null:
@@ -93,7 +98,7 @@ class Keyset:
 def keyset_rows(rows: QuerySet, *, keyset: Keyset, limit: int, after: PageKey | None) -> KeysetPage:
     """Up to `limit` rows in the keyset's order, starting after `after`."""
     if after is not None:
-        rows = rows.filter(keyset.after(rows, after))
+        rows = rows.filter(keyset.after(after))
     found = list(rows.order_by(*keyset.order_by())[: limit + 1])
     items = found[:limit]
     next_key = keyset.key_of(items[-1]) if len(found) > limit else None
@@ -199,8 +204,7 @@ def numbered_keyset_page(
         page = keyset_rows(rows, keyset=keyset, limit=size, after=after)
         items, more = page.items, page.next_key is not None
     elif before is not None:
-        backwards = Keyset(field=keyset.field, descending=not keyset.descending)
-        page = keyset_rows(rows, keyset=backwards, limit=size, after=before)
+        page = keyset_rows(rows, keyset=keyset.reversed(), limit=size, after=before)
         if page.next_key is None:  # Previous reached the first page: show it whole
             return numbered_keyset_page(rows, keyset=keyset, number=1, size=size, scope=scope)
         items, more = page.items[::-1], True

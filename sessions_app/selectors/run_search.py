@@ -58,8 +58,14 @@ def run_search(
     *, filters: RunFilters, sort: str, descending: bool, limit: int, after: PageKey | None = None
 ) -> KeysetPage:
     """A page of runs across sessions in the order (sort, id), starting after `after`."""
-    keyset = Keyset(field=None if sort == "created_at" else sort, descending=descending)
-    return keyset_rows(run_filter(filters), keyset=keyset, limit=limit, after=after)
+    return keyset_rows(
+        run_filter(filters), keyset=run_keyset(sort=sort, descending=descending), limit=limit, after=after
+    )
+
+
+def run_keyset(*, sort: str, descending: bool) -> Keyset:
+    """The order of a RUN_SEARCH_SORTS sort: (field, id), or the id alone for created_at."""
+    return Keyset(model=Run, field=None if sort == "created_at" else sort, descending=descending)
 
 
 def run_group_summary(*, market: str, timeframe: str, range_start: int, range_end: int) -> dict[str, Any]:

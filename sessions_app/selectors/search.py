@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import BooleanField, Q
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 WORD = re.compile(r"\w+", re.UNICODE)
 # Words of q past this many are ignored (a search box, not a document).
 MAX_WORDS = 8
+# MariaDB's default innodb_ft_min_token_size: shorter words are not in the index.
+INNODB_MIN_TOKEN = 3
 
 
 def search_words(q: str) -> list[str]:
@@ -30,13 +32,23 @@ def text_search(q: str) -> Q:
         # Punctuation alone ("#") has no word to look up: the old substring test answers it.
         return Q(name__icontains=q.strip()) | Q(notes__icontains=q.strip())
     if connection.vendor == "mysql":
-        expression = " ".join(f"+{word}*" for word in words)
-        return Q(
-            RawSQL(
-                "MATCH (`sessions`.`name`, `sessions`.`notes`) AGAINST (%s IN BOOLEAN MODE)",
-                [expression],
-                output_field=BooleanField(),
-            )
-        )
+        return _innodb_search(words)
     expression = " ".join(f'"{word}"*' for word in words)
     return Q(pk__in=RawSQL("SELECT id FROM sessions_fts WHERE sessions_fts MATCH %s", [expression]))
+
+
+def _innodb_search(words: list[str]) -> Q:
+    """InnoDB indexes words of innodb_ft_min_token_size (3) characters or more: shorter words
+    are matched at a word start by a regular expression, on the rows the index found when
+    there are longer words too."""
+    indexed = [word for word in words if len(word) >= INNODB_MIN_TOKEN]
+    condition = Q()
+    if indexed:
+        expression = " ".join(f"+{word}*" for word in indexed)
+        match = "SELECT id FROM sessions WHERE MATCH (name, notes) AGAINST (%s IN BOOLEAN MODE)"
+        condition &= Q(pk__in=RawSQL(match, [expression]))
+    for word in words:
+        if len(word) < INNODB_MIN_TOKEN:
+            starts_word = rf"\b{re.escape(word)}"
+            condition &= Q(name__iregex=starts_word) | Q(notes__iregex=starts_word)
+    return condition

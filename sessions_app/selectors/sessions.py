@@ -71,10 +71,15 @@ def session_filter(*, filters: SessionFilters) -> QuerySet[Session]:
     return sessions
 
 
+def session_keyset(*, sort: str, descending: bool) -> Keyset:
+    """A list's order by a SESSION_SORTS field, the id as tie-breaker in the same direction:
+    the order of its (field, id) index, read forwards or backwards."""
+    return Keyset(model=Session, field=sort, descending=descending)
+
+
 def session_order(*, sort: str, descending: bool) -> list[str]:
-    """order_by terms for a sort field, with the id as tie-breaker in the same direction: the
-    order of the (field, id) index, read forwards or backwards."""
-    return Keyset(field=sort, descending=descending).order_by()
+    """order_by terms for a sort field, with a stable tie-breaker (session_keyset's order)."""
+    return session_keyset(sort=sort, descending=descending).order_by()
 
 
 def session_list(
@@ -91,7 +96,7 @@ def session_list(
     sessions = session_filter(filters=filters).select_related("created_by")
     return list_page(
         sessions,
-        keyset=Keyset(field=sort, descending=descending),
+        keyset=session_keyset(sort=sort, descending=descending),
         limit=limit,
         offset=offset,
         after=after,
@@ -117,7 +122,7 @@ def history_page(
     """
     sessions = session_filter(filters=filters)
     if sort != "duration":
-        keyset = Keyset(field=sort, descending=descending)
+        keyset = session_keyset(sort=sort, descending=descending)
         return numbered_keyset_page(
             sessions, keyset=keyset, number=number, size=size, after=after, before=before, scope=SESSIONS
         )

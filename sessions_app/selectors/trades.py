@@ -19,8 +19,8 @@ TRADE_EXPORT_FIELDS = ("id", *Trade.VALUE_FIELDS)
 CHART_TRADES = 400
 # The API pages a run's trades in entry order, the detail view the newest first; both read
 # the (run, entry_time, id) index.
-TRADES_API_ORDER = Keyset(field="entry_time", descending=False)
-TRADES_DASHBOARD_ORDER = Keyset(field="entry_time", descending=True)
+TRADES_API_ORDER = Keyset(model=Trade, field="entry_time", descending=False)
+TRADES_DASHBOARD_ORDER = TRADES_API_ORDER.reversed()
 
 
 def _trades(run: Run | None) -> QuerySet[Trade]:
