@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,15 @@ def trades_scope(run_id: int) -> str:
     return f"trades:{run_id}"
 
 
+def _database() -> str:
+    # One cache may serve several databases (the tests', a bench's, the product's): a total
+    # belongs to its database.
+    name = str(connections[DEFAULT_DB_ALIAS].settings_dict["NAME"])
+    return hashlib.sha1(name.encode()).hexdigest()[:10]
+
+
 def _version_key(scope: str) -> str:
-    return f"list-total-version:{scope}"
+    return f"list-total-version:{_database()}:{scope}"
 
 
 def _new_version() -> str:
@@ -81,11 +88,11 @@ def list_total(rows: QuerySet, *, scope: str, counter: Callable[[], int] | None 
     try:
         sql, query_params = rows.query.sql_with_params()
         digest = hashlib.sha1(repr((sql, query_params)).encode()).hexdigest()
-        key = f"list-total:{scope}:{_scope_version(scope)}:{digest}"
+        key = f"list-total:{_database()}:{scope}:{_scope_version(scope)}:{digest}"
         cached = cache.get(key)
     except Exception:  # EmptyResultSet, a failing cache...: count
         return count()
-    if cached is not None:
+    if cached is not None and cached >= CACHED_FROM:  # a small total is always counted
         return cached
     total = count()
     if total >= CACHED_FROM:

@@ -23,6 +23,9 @@ def small_lists_are_cached(db, monkeypatch, django_capture_on_commit_callbacks):
     # Another test's totals must not be read under this test's rows.
     with django_capture_on_commit_callbacks(execute=True):
         list_totals.sessions_changed()
+    yield
+    with django_capture_on_commit_callbacks(execute=True):
+        list_totals.sessions_changed()  # nor this test's small totals under another's
 
 
 def bulk(count: int, **fields) -> None:
