@@ -7,6 +7,8 @@
 - the Running tab's poll with 10 running sessions (server time);
 - API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable);
 - the chart endpoint: a year of 1m candles aggregated to 2,000 points, p50/p95.
+- reads at scale (bench.reads): the lists, a run of 1,000,000 trades and the History tab over
+  HTTP through gunicorn, on both databases.
 """
 
 import os
@@ -55,9 +57,12 @@ def main() -> None:
     run("bench.dashboard_poll", sqlite)
     run("bench.api_latency", sqlite)
     run("bench.charts", sqlite)
+    # SPEC §15: 100,000 sessions and a run of 1,000,000 trades, over HTTP through gunicorn.
+    run("bench.reads", {**sqlite, "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'reads.sqlite3'}"})
     if mariadb_up():
         mariadb = {**sqlite, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench"}
         run("bench.api_latency", mariadb)
+        run("bench.reads", {**mariadb, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench_reads"})
     else:
         print("\nMariaDB at 127.0.0.1:3306 is not reachable: its API latency is not measured.")
 

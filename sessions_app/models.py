@@ -34,6 +34,24 @@ OPERATE_CODENAME = "operate_session"
 OPERATE_PERMISSION = f"sessions_app.{OPERATE_CODENAME}"
 
 
+# The fields a list of sessions sorts by (selectors.SESSION_SORTS), each with its keyset index.
+SORTED_FIELDS = (
+    "created_at",
+    "started_at",
+    "stopped_at",
+    "name",
+    "type",
+    "market",
+    "strategy",
+    "status",
+    "trade_count",
+    "total_pnl",
+    "win_rate",
+    "max_drawdown",
+    "sharpe",
+)
+
+
 class Session(models.Model):
     """One trading session: a live test, a backtest (maybe a sweep of runs) or a market scraper."""
 
@@ -117,6 +135,15 @@ class Session(models.Model):
             models.Index(fields=["type", "status", "-created_at"], name="idx_type_status_created"),
             # "Best first" (sort=total_pnl:desc) read from the index instead of sorting all rows.
             models.Index(fields=["-total_pnl"], name="idx_total_pnl"),
+            # Keyset pages (SPEC §15): every sort of the list's whitelist in the order
+            # (field, id), read forwards or backwards; SQLite's indexes carry the rowid, not
+            # the id, so the id is spelled out.
+            *(models.Index(fields=[field, "id"], name=f"idx_s_{field}_id") for field in SORTED_FIELDS),
+            # Each filter of the list with its default order (newest first).
+            *(
+                models.Index(fields=[field, "created_at", "id"], name=f"idx_s_{field}_created_id")
+                for field in ("type", "status", "market", "strategy")
+            ),
         ]
         permissions = [(OPERATE_CODENAME, "Can create, start, stop, edit and delete sessions")]
 
@@ -215,7 +242,9 @@ class Trade(models.Model):
     class Meta:
         db_table = "trades"
         ordering = ["entry_time", "id"]
-        indexes = [models.Index(fields=["run", "entry_time"], name="idx_trade_run_time")]
+        # Pages of a run's trades are keyset pages on (entry_time, id); SQLite's index carries
+        # the rowid, not the id, so the id is spelled out.
+        indexes = [models.Index(fields=["run", "entry_time", "id"], name="idx_trade_run_time_id")]
 
 
 class SessionEvent(models.Model):

@@ -1,56 +1,101 @@
-"""Keyset cursors as the API hands them out: opaque, signed, tied to the sort they page.
+"""Keyset cursors as the API hands them out: opaque, signed, tied to the list and sort they page.
 
-A cursor is the last row's (sort value, id) and the sort, as JSON, urlsafe-base64 and signed
-with SECRET_KEY (`django.core.signing`), so an edited or made-up cursor is refused rather than
-read as some other position. Decimals travel as strings: they come back exactly.
+A cursor is the last row's (sort value, id) and the list's name and sort, as JSON,
+urlsafe-base64 and signed with SECRET_KEY (`django.core.signing`), so an edited or made-up
+cursor is refused rather than read as some other position. Decimals and times travel as
+strings (exact: a decimal's digits, a time's microseconds) and come back as the model field
+reads them. One format for every keyset-paged list: sessions, runs, trades.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db.models import Model
 
 from sessions_app.errors import InvalidInput
-from sessions_app.selectors import RunKey
+from sessions_app.selectors import Keyset, PageKey
 
 SALT = "sessions_app.api.cursor"
+NOT_A_CURSOR = "Not a cursor this API returned (pass next_cursor unchanged)."
 
 
-def _sort_key(sort: str, descending: bool) -> str:
-    return f"{sort}:{'desc' if descending else 'asc'}"
+def _sort_key(list_name: str, sort: str, descending: bool) -> str:
+    return f"{list_name}/{sort}:{'desc' if descending else 'asc'}"
 
 
-def cursor_dumps(key: RunKey | None, *, sort: str, descending: bool) -> str | None:
-    """The next_cursor of a page (None on the last page)."""
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def cursor_dumps(key: PageKey | None, *, list_name: str, sort: str, descending: bool) -> str | None:
+    """The next_cursor of a page (None on the last page). `sort` is the list's own name of its
+    order (for runs, created_at pages by id)."""
     if key is None:
         return None
-    value = None if key.value is None else str(key.value)
-    return signing.dumps([_sort_key(sort, descending), value, key.id], salt=SALT, compress=False)
+    payload = [_sort_key(list_name, sort, descending), _plain(key.value), key.id]
+    return signing.dumps(payload, salt=SALT, compress=False)
 
 
-def _refused(message: str) -> InvalidInput:
+def _refused(message: str = NOT_A_CURSOR) -> InvalidInput:
     return InvalidInput.from_errors({"cursor": [message]})
 
 
-def cursor_loads(raw: str | None, *, sort: str, descending: bool) -> RunKey | None:
-    """The key a `cursor` names for this sort; None without one; a 400 naming `cursor` else."""
-    sort = _sort_key(sort, descending)
+def _value(model: type[Model], field_name: str | None, value: Any) -> Any:
+    """The sort value as the model field holds it; ValueError when it is not one."""
+    if field_name is None or value is None:
+        if value is not None or (field_name is not None and not model._meta.get_field(field_name).null):
+            raise ValueError(value)
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ValueError(value)
+    try:
+        parsed = model._meta.get_field(field_name).to_python(value)
+    except ValidationError:
+        raise ValueError(value) from None
+    if parsed is None or (isinstance(parsed, Decimal) and not parsed.is_finite()):
+        raise ValueError(value)
+    return parsed
+
+
+def cursor_loads(raw: str | None, *, list_name: str, sort: str, keyset: Keyset) -> PageKey | None:
+    """The key a `cursor` names for this list, sort and order; None without one; a 400 naming
+    `cursor` else."""
     if raw in (None, ""):
         return None
     try:
         payload = signing.loads(str(raw), salt=SALT)
     except (signing.BadSignature, ValueError):
-        raise _refused("Not a cursor this API returned (pass next_cursor unchanged).") from None
+        raise _refused() from None
     if not (isinstance(payload, list) and len(payload) == 3):
-        raise _refused("Not a cursor this API returned (pass next_cursor unchanged).")
+        raise _refused()
     cursor_sort, value, row_id = payload
-    if cursor_sort != sort:
-        raise _refused(f"This cursor pages sort={cursor_sort}, not sort={sort}: start again without it.")
+    model, field = keyset.model, keyset.field
+    expected = _sort_key(list_name, sort, keyset.descending)
+    if cursor_sort != expected:
+        shown = str(cursor_sort).rpartition("/")[2]
+        raise _refused(
+            f"This cursor pages sort={shown} of another list or order, not sort={expected}: start again without it."
+        )
+    int_id = model._meta.pk.get_internal_type() in (
+        "AutoField",
+        "BigAutoField",
+        "IntegerField",
+        "BigIntegerField",
+    )
+    if (int_id and (not isinstance(row_id, int) or isinstance(row_id, bool))) or (
+        not int_id and not isinstance(row_id, str)
+    ):
+        raise _refused()
     try:
-        decimal = None if value is None else Decimal(value)
-    except (InvalidOperation, TypeError):
-        decimal = Decimal("NaN")
-    if not isinstance(row_id, int) or (decimal is not None and not decimal.is_finite()):
-        raise _refused("Not a cursor this API returned (pass next_cursor unchanged).")
-    return RunKey(value=decimal, id=row_id)
+        return PageKey(value=_value(model, field, value), id=row_id)
+    except ValueError:
+        raise _refused() from None

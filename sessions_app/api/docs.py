@@ -55,6 +55,12 @@ LIMIT = OpenApiParameter(
     "limit", {"type": "integer", "minimum": 0}, description="Page size: default 50 (also for 0), at most 200."
 )
 OFFSET = OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Items to skip.")
+KEYSET_CURSOR = OpenApiParameter(
+    "cursor",
+    str,
+    description="next_cursor of the previous page (keyset: any depth costs what the first page does), "
+    "with the same sort; not with an offset past 0. Another list's or sort's cursor is a 400.",
+)
 RUN = OpenApiParameter(
     "run",
     str,
@@ -66,7 +72,12 @@ SESSION_LIST_PARAMETERS = [
     _comma_list("type", "Comma list of session types.", s.SESSION_TYPES),
     _comma_list("market", "Comma list of markets (XBTUSD, XBTUSD+ETHUSD, ...)."),
     _comma_list("strategy", "Comma list of strategy ids."),
-    OpenApiParameter("q", str, description="Search in names and notes (case-insensitive)."),
+    OpenApiParameter(
+        "q",
+        str,
+        description="Words of the names and notes, through a full-text index: every word must "
+        "match a word or the start of one, in any case.",
+    ),
     OpenApiParameter("created_after", str, description="Unix seconds or an ISO 8601 time; inclusive."),
     OpenApiParameter("created_before", str, description="Unix seconds or an ISO 8601 time; exclusive."),
     OpenApiParameter(
@@ -77,6 +88,7 @@ SESSION_LIST_PARAMETERS = [
     ),
     LIMIT,
     OFFSET,
+    KEYSET_CURSOR,
 ]
 RUN_LIST_PARAMETERS = [
     _comma_list("status", "Comma list of run statuses.", s.STATUSES),
@@ -126,6 +138,7 @@ TRADES_PARAMETERS = [
     RUN,
     LIMIT,
     OFFSET,
+    KEYSET_CURSOR,
     OpenApiParameter(
         "format",
         str,
@@ -312,7 +325,7 @@ OPERATIONS: dict[str, list] = {
         extend_schema(
             summary="A run's trades",
             tags=[DATA],
-            parameters=[LIMIT, OFFSET],
+            parameters=[LIMIT, OFFSET, KEYSET_CURSOR],
             responses=_answers(TRADE_PAGE, 400, 404),
         )
     ],

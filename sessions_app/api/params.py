@@ -19,9 +19,12 @@ from sessions_app.selectors import (
     RUN_SEARCH_SORTS,
     RUN_SORTS,
     SESSION_SORTS,
+    TRADES_API_ORDER,
     ChartWindow,
     RunFilters,
     SessionFilters,
+    run_keyset,
+    session_keyset,
 )
 from sessions_app.selectors.charts import DEFAULT_POINTS, MAX_POINTS
 
@@ -107,7 +110,39 @@ def session_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
     )
     sort, descending = parse_sort(params.get("sort"), SESSION_SORTS, "created_at:desc")
     limit, offset = parse_paging(params)
-    return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "offset": offset}
+    after = cursor_loads(
+        _cursor_or_offset(params, offset),
+        list_name="sessions",
+        sort=sort,
+        keyset=session_keyset(sort=sort, descending=descending),
+    )
+    return {
+        "filters": filters,
+        "sort": sort,
+        "descending": descending,
+        "limit": limit,
+        "offset": offset,
+        "after": after,
+    }
+
+
+def _cursor_or_offset(params: Mapping[str, Any], offset: int) -> str | None:
+    """The `cursor`; one with an offset past 0 is a 400 (a page is one or the other)."""
+    cursor = params.get("cursor") or None
+    if cursor is not None and offset:
+        raise InvalidInput.from_errors(
+            {"offset": ["Pass either offset or cursor: a cursor page starts after the cursor."]}
+        )
+    return cursor
+
+
+def trade_page_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's trades page: `limit` with `offset` or `cursor`, as selectors.trade_page takes them."""
+    limit, offset = parse_paging(params)
+    after = cursor_loads(
+        _cursor_or_offset(params, offset), list_name="trades", sort="entry_time", keyset=TRADES_API_ORDER
+    )
+    return {"limit": limit, "offset": offset, "after": after}
 
 
 def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -161,7 +196,9 @@ def runs_query(params: Mapping[str, Any]) -> dict[str, Any]:
     )
     sort, descending = parse_sort(params.get("sort"), RUN_SEARCH_SORTS, "created_at:desc")
     limit, _ = parse_paging(params)
-    after = cursor_loads(params.get("cursor"), sort=sort, descending=descending)
+    after = cursor_loads(
+        params.get("cursor"), list_name="runs", sort=sort, keyset=run_keyset(sort=sort, descending=descending)
+    )
     return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "after": after}
 
 

@@ -338,7 +338,14 @@ class _Page(serializers.Serializer):
     offset = serializers.IntegerField()
 
 
-class SessionListSerializer(_Page):
+class _KeysetPage(_Page):
+    offset = serializers.IntegerField(allow_null=True, help_text="null on a page read by cursor.")
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as ?cursor= for the next page (keyset); null on the last page."
+    )
+
+
+class SessionListSerializer(_KeysetPage):
     sessions = SessionSerializer(many=True)
 
 
@@ -352,7 +359,7 @@ class SessionDeletedSerializer(serializers.Serializer):
     deleted = serializers.CharField(help_text="The id of the deleted session.")
 
 
-class TradePageSerializer(_Page):
+class TradePageSerializer(_KeysetPage):
     trades = TradeSerializer(many=True)
     config_hash = serializers.CharField(allow_null=True, help_text="The run; null when there is none.")
 

@@ -80,7 +80,8 @@ def sessions(request):
         session = services.session_create(user=request.user, data=request_body(request))
         return ok(status.HTTP_201_CREATED, session=session_object(session))
     services.sessions_reap_lazily()
-    page = selectors.session_list(**params.session_list_query(request.query_params))
+    query = params.session_list_query(request.query_params)
+    page = selectors.session_list(**query)
     progress = selectors.session_progress_many(page.items)
     summaries = selectors.session_summaries(page.items)
     return ok(
@@ -88,6 +89,9 @@ def sessions(request):
         total=page.total,
         limit=page.limit,
         offset=page.offset,
+        next_cursor=cursor_dumps(
+            page.next_key, list_name="sessions", sort=query["sort"], descending=query["descending"]
+        ),
     )
 
 
@@ -128,13 +132,13 @@ def _run_or_best(session: Session, config_hash: str | None) -> Run | None:
 
 
 def _trades_page(request, run: Run | None) -> Response:
-    limit, offset = params.parse_paging(request.query_params)
-    page = selectors.trade_page(run=run, limit=limit, offset=offset)
+    page = selectors.trade_page(run=run, **params.trade_page_query(request.query_params))
     return ok(
         trades=[trade_data(t) for t in page.items],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
+        next_cursor=cursor_dumps(page.next_key, list_name="trades", sort="entry_time", descending=False),
         config_hash=run.config_hash if run else None,
     )
 
@@ -240,7 +244,9 @@ def runs(request):
     """Runs of every session, filtered and sorted, a keyset page at a time (`cursor`)."""
     query = params.runs_query(request.query_params)
     page = selectors.run_search(**query)
-    next_cursor = cursor_dumps(page.next_key, sort=query["sort"], descending=query["descending"])
+    next_cursor = cursor_dumps(
+        page.next_key, list_name="runs", sort=query["sort"], descending=query["descending"]
+    )
     return ok(runs=[run_data(r) for r in page.items], next_cursor=next_cursor, limit=page.limit)
 
 

@@ -1,5 +1,6 @@
 """Reads the HTML dashboard and the JSON API share, one home each, split by subject.
 
+- paging: pages by offset, by keyset (one mechanism for every list) and by number.
 - sessions: one session by id, the filtered lists, History's page, the dashboard's lists, events.
 - runs: the run a page is about (named or best), a session's runs, the runs an export covers,
   seed 2's summary of a set of runs.
@@ -22,7 +23,7 @@ from sessions_app.selectors.charts import (
     session_chart,
 )
 from sessions_app.selectors.compare import ComparedRun, compare_best_run_ids, compare_runs
-from sessions_app.selectors.paging import NumberedPage, Page
+from sessions_app.selectors.paging import Keyset, NumberedPage, Page, PageKey
 from sessions_app.selectors.reference import (
     market_choices,
     market_list,
@@ -50,6 +51,7 @@ from sessions_app.selectors.run_search import (
     RunFilters,
     RunKey,
     run_group_summary,
+    run_keyset,
     run_search,
 )
 from sessions_app.selectors.runs import (
@@ -72,6 +74,7 @@ from sessions_app.selectors.sessions import (
     session_find,
     session_flags,
     session_get,
+    session_keyset,
     session_latest,
     session_list,
     session_order,
@@ -81,6 +84,8 @@ from sessions_app.selectors.sessions import (
 from sessions_app.selectors.summaries import runs_summary, session_summaries, session_summary
 from sessions_app.selectors.trades import (
     TRADE_EXPORT_FIELDS,
+    TRADES_API_ORDER,
+    TRADES_DASHBOARD_ORDER,
     trade_page,
     trade_page_numbered,
     trade_rows_iter,
@@ -94,9 +99,11 @@ __all__ = [
     "TRADE_EXPORT_FIELDS",
     "ChartWindow",
     "ComparedRun",
+    "Keyset",
     "KeysetPage",
     "NumberedPage",
     "Page",
+    "PageKey",
     "RunFilters",
     "RunKey",
     "SessionFilters",
@@ -113,6 +120,7 @@ __all__ = [
     "run_for",
     "run_get",
     "run_group_summary",
+    "run_keyset",
     "run_list",
     "run_search",
     "runs_reusable",
@@ -133,6 +141,7 @@ __all__ = [
     "session_list",
     "session_logs",
     "session_metrics",
+    "session_keyset",
     "session_order",
     "session_chart",
     "session_archive_calendar",
@@ -144,6 +153,8 @@ __all__ = [
     "strategy_get",
     "strategy_list",
     "strategy_markets",
+    "TRADES_API_ORDER",
+    "TRADES_DASHBOARD_ORDER",
     "trade_page",
     "trade_page_numbered",
     "trade_rows_iter",

@@ -8,13 +8,12 @@ neither repeat nor push others out of the walk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
 from sessions_app.models import Run
+from sessions_app.selectors.paging import Keyset, KeysetPage, PageKey, keyset_rows
 from sessions_app.selectors.summaries import runs_summary
 
 # What /api/runs sorts by. `created_at` is the run id's order: ids grow with creation and
@@ -37,21 +36,8 @@ class RunFilters:
     range_end: int | None = None
 
 
-@dataclass(frozen=True)
-class RunKey:
-    """Where a page ends: the last row's sort value (None when sorting by id alone) and id."""
-
-    value: Decimal | None
-    id: int
-
-
-@dataclass
-class KeysetPage:
-    """Up to `limit` runs, and the key the next page starts after (None on the last page)."""
-
-    items: list[Run]
-    limit: int
-    next_key: RunKey | None
+# A page of runs ends at a key like any list's (selectors.paging).
+RunKey = PageKey
 
 
 def run_filter(filters: RunFilters) -> QuerySet[Run]:
@@ -68,41 +54,18 @@ def run_filter(filters: RunFilters) -> QuerySet[Run]:
     return Run.objects.filter(**{lookup: v for lookup, v in fields.items() if v not in ((), None)})
 
 
-def _after(field: str, descending: bool, key: RunKey) -> Q:
-    """Rows past `key` in the order (field, id), both ascending or both descending.
-
-    `(value, id) > (v, i)` spelled as `value > v OR (value = v AND id > i)`, which every
-    database plans as a range on the (field, id) index. The boundary value is read from the
-    row itself when it still exists: SQLite keeps a decimal with the digits it was written
-    with, which may be more than the column's decimal places the cursor carries, and an equal
-    test against the rounded copy would miss the row's ties.
-    """
-    beyond = "lt" if descending else "gt"
-    if field == "id":
-        return Q(**{f"id__{beyond}": key.id})
-    stored = Subquery(Run.objects.filter(pk=key.id).values(field)[:1])
-    boundary = Coalesce(stored, Value(key.value, output_field=DecimalField()))
-    return Q(**{f"{field}__{beyond}": boundary}) | Q(**{field: boundary, f"id__{beyond}": key.id})
-
-
 def run_search(
-    *, filters: RunFilters, sort: str, descending: bool, limit: int, after: RunKey | None = None
+    *, filters: RunFilters, sort: str, descending: bool, limit: int, after: PageKey | None = None
 ) -> KeysetPage:
     """A page of runs across sessions in the order (sort, id), starting after `after`."""
-    field = "id" if sort == "created_at" else sort
-    runs = run_filter(filters)
-    if after is not None:
-        runs = runs.filter(_after(field, descending, after))
-    order = [f"-{field}", "-id"] if descending else [field, "id"]
-    if field == "id":
-        order = order[1:]
-    rows = list(runs.order_by(*order)[: limit + 1])
-    items = rows[:limit]
-    next_key = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_key = RunKey(value=None if field == "id" else getattr(last, field), id=last.pk)
-    return KeysetPage(items=items, limit=limit, next_key=next_key)
+    return keyset_rows(
+        run_filter(filters), keyset=run_keyset(sort=sort, descending=descending), limit=limit, after=after
+    )
+
+
+def run_keyset(*, sort: str, descending: bool) -> Keyset:
+    """The order of a RUN_SEARCH_SORTS sort: (field, id), or the id alone for created_at."""
+    return Keyset(model=Run, field=None if sort == "created_at" else sort, descending=descending)
 
 
 def run_group_summary(*, market: str, timeframe: str, range_start: int, range_end: int) -> dict[str, Any]:

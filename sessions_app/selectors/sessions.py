@@ -5,28 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db import connection
+from django.db.models import CharField, DurationField, ExpressionWrapper, F, QuerySet, Value
+from django.db.models.functions import Concat
 from django.shortcuts import get_object_or_404
 
-from sessions_app.models import Session, SessionEvent, SessionType, Status
-from sessions_app.selectors.paging import NumberedPage, Page, numbered_page, offset_page
+from sessions_app.list_totals import SESSIONS
+from sessions_app.models import FINISHED, SORTED_FIELDS, Session, SessionEvent, SessionType, Status
+from sessions_app.selectors.paging import (
+    Keyset,
+    NumberedPage,
+    Page,
+    PageKey,
+    list_page,
+    numbered_keyset_page,
+    numbered_page,
+    offset_page,
+)
+from sessions_app.selectors.search import text_search
 
 # Fields a list of sessions can be sorted by (a whitelist: the API refuses anything else).
-SESSION_SORTS = {
-    "created_at",
-    "started_at",
-    "stopped_at",
-    "name",
-    "type",
-    "market",
-    "strategy",
-    "status",
-    "trade_count",
-    "total_pnl",
-    "win_rate",
-    "max_drawdown",
-    "sharpe",
-}
+SESSION_SORTS = set(SORTED_FIELDS)
 # History's sortable fields; "duration" is stopped_at - started_at, computed in SQL.
 HISTORY_SORTS = ("name", "type", "market", "trade_count", "total_pnl", "duration", "created_at")
 
@@ -58,7 +57,7 @@ def session_filter(*, filters: SessionFilters) -> QuerySet[Session]:
     """Sessions matching the list filters (status, type, market, strategy, q, dates)."""
     sessions = Session.objects.all()
     if filters.statuses:
-        sessions = sessions.filter(status__in=filters.statuses)
+        sessions = _status_filter(sessions, filters.statuses)
     if filters.types:
         sessions = sessions.filter(type__in=filters.types)
     if filters.markets:
@@ -66,7 +65,7 @@ def session_filter(*, filters: SessionFilters) -> QuerySet[Session]:
     if filters.strategies:
         sessions = sessions.filter(strategy__in=filters.strategies)
     if q := filters.q.strip():
-        sessions = sessions.filter(Q(name__icontains=q) | Q(notes__icontains=q))
+        sessions = sessions.filter(text_search(q))
     if filters.created_after is not None:
         sessions = sessions.filter(created_at__gte=filters.created_after)
     if filters.created_before is not None:
@@ -74,40 +73,77 @@ def session_filter(*, filters: SessionFilters) -> QuerySet[Session]:
     return sessions
 
 
+def session_keyset(*, sort: str, descending: bool) -> Keyset:
+    """A list's order by a SESSION_SORTS field, the id as tie-breaker in the same direction:
+    the order of its (field, id) index, read forwards or backwards."""
+    return Keyset(model=Session, field=sort, descending=descending)
+
+
+def _status_filter(sessions: QuerySet[Session], statuses: tuple[str, ...]) -> QuerySet[Session]:
+    """status IN (...). Finished sessions are the bulk of a long history, and SQLite plans an
+    IN list of several on the status index, one range per value, then sorts every matching
+    row; spelled `'' || status` it reads the order's index and filters instead, as MariaDB
+    chooses by itself. A single status, or only the few created/running ones, keep the index."""
+    if connection.vendor == "sqlite" and len(statuses) > 1 and set(statuses) & set(FINISHED):
+        unindexed = Concat(Value(""), "status", output_field=CharField())
+        return sessions.alias(status_value=unindexed).filter(status_value__in=statuses)
+    return sessions.filter(status__in=statuses)
+
+
 def session_order(*, sort: str, descending: bool) -> list[str]:
-    """order_by terms for a sort field, with a stable tie-breaker."""
-    # The tie-breaker is always ascending: InnoDB's idx_created (created_at DESC) carries the
-    # primary key ascending, so "created_at DESC, id ASC" is read from the index, while
-    # "id DESC" would sort all rows.
-    return [f"{'-' if descending else ''}{sort}", "pk"]
+    """order_by terms for a sort field, with a stable tie-breaker (session_keyset's order)."""
+    return session_keyset(sort=sort, descending=descending).order_by()
 
 
 def session_list(
-    *, filters: SessionFilters, sort: str = "created_at", descending: bool = True, limit: int, offset: int
+    *,
+    filters: SessionFilters,
+    sort: str = "created_at",
+    descending: bool = True,
+    limit: int,
+    offset: int = 0,
+    after: PageKey | None = None,
 ) -> Page:
-    """One page of filtered, sorted sessions with the total count."""
+    """One page of filtered, sorted sessions (from `offset`, or after the key of a cursor) with
+    the total count and the key the next page starts after."""
     sessions = session_filter(filters=filters).select_related("created_by")
-    return offset_page(
-        sessions.order_by(*session_order(sort=sort, descending=descending)), limit=limit, offset=offset
+    return list_page(
+        sessions,
+        keyset=session_keyset(sort=sort, descending=descending),
+        limit=limit,
+        offset=offset,
+        after=after,
+        scope=SESSIONS,
     )
 
 
 def history_page(
-    *, filters: SessionFilters, sort: str, descending: bool, number: int, size: int
+    *,
+    filters: SessionFilters,
+    sort: str,
+    descending: bool,
+    number: int,
+    size: int,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
 ) -> NumberedPage:
-    """History's page: `sort` one of HISTORY_SORTS, finished sessions without a duration last."""
+    """History's page `number`: `sort` one of HISTORY_SORTS, read after the `after` key (the
+    page behind Next) or before the `before` key (behind Previous) when given, else by offset.
+
+    Sorting by duration (stopped_at - started_at) is the one order no index holds: it pages
+    by offset, finished sessions without a duration last.
+    """
     sessions = session_filter(filters=filters)
-    if sort == "duration":
-        sessions = sessions.annotate(
-            duration_value=ExpressionWrapper(F("stopped_at") - F("started_at"), output_field=DurationField())
+    if sort != "duration":
+        keyset = session_keyset(sort=sort, descending=descending)
+        return numbered_keyset_page(
+            sessions, keyset=keyset, number=number, size=size, after=after, before=before, scope=SESSIONS
         )
-        expression = F("duration_value")
-    else:
-        expression = F(sort)
-    # Only duration can be NULL; "IS NULL" in ORDER BY would keep MariaDB from reading the
-    # order from an index. The ascending tie-breaker matches InnoDB's indexes (session_order).
-    nulls = {"nulls_last": True} if sort == "duration" else {}
-    ordered = expression.desc(**nulls) if descending else expression.asc(**nulls)
+    sessions = sessions.annotate(
+        duration_value=ExpressionWrapper(F("stopped_at") - F("started_at"), output_field=DurationField())
+    )
+    expression = F("duration_value")
+    ordered = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
     return numbered_page(sessions.order_by(ordered, F("pk").asc()), number=number, size=size)
 
 

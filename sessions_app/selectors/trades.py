@@ -6,27 +6,53 @@ from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
 
+from sessions_app.list_totals import trades_scope
 from sessions_app.models import Run, Trade
-from sessions_app.selectors.paging import NumberedPage, Page, numbered_page, offset_page
+from sessions_app.selectors.paging import Keyset, NumberedPage, Page, PageKey, list_page, numbered_keyset_page
 
 TRADE_EXPORT_FIELDS = ("id", *Trade.VALUE_FIELDS)
+# The API pages a run's trades in entry order, the detail view the newest first; both read
+# the (run, entry_time, id) index.
+TRADES_API_ORDER = Keyset(model=Trade, field="entry_time", descending=False)
+TRADES_DASHBOARD_ORDER = TRADES_API_ORDER.reversed()
 
 
-def _trades(run: Run | None, *, newest_first: bool) -> QuerySet[Trade]:
-    if run is None:
-        return Trade.objects.none()
-    order = ("-entry_time", "-id") if newest_first else ("entry_time", "id")
-    return Trade.objects.filter(run=run).order_by(*order)
+def _trades(run: Run | None) -> QuerySet[Trade]:
+    return Trade.objects.none() if run is None else Trade.objects.filter(run=run)
 
 
-def trade_page(*, run: Run | None, limit: int, offset: int) -> Page:
-    """`limit` trades of the run from `offset`, in entry order (none without a run)."""
-    return offset_page(_trades(run, newest_first=False), limit=limit, offset=offset)
+def trade_page(*, run: Run | None, limit: int, offset: int = 0, after: PageKey | None = None) -> Page:
+    """`limit` trades of the run in entry order, from `offset` or after a cursor's key (none
+    without a run); keyset pages on (entry_time, id) cost the same at any depth."""
+    return list_page(
+        _trades(run),
+        keyset=TRADES_API_ORDER,
+        limit=limit,
+        offset=offset,
+        after=after,
+        scope=trades_scope(run.pk if run else 0),
+    )
 
 
-def trade_page_numbered(*, run: Run | None, number: int, size: int) -> NumberedPage:
-    """Page `number` of the run's trades, the newest first, each with its `duration_seconds`."""
-    page = numbered_page(_trades(run, newest_first=True), number=number, size=size)
+def trade_page_numbered(
+    *,
+    run: Run | None,
+    number: int,
+    size: int,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
+) -> NumberedPage:
+    """Page `number` of the run's trades, the newest first (Next/Previous by keyset), each with
+    its `duration_seconds`."""
+    page = numbered_keyset_page(
+        _trades(run),
+        keyset=TRADES_DASHBOARD_ORDER,
+        number=number,
+        size=size,
+        after=after,
+        before=before,
+        scope=trades_scope(run.pk if run else 0),
+    )
     for trade in page.items:
         trade.duration_seconds = (trade.exit_time - trade.entry_time) if trade.exit_time else None
     return page
@@ -35,7 +61,7 @@ def trade_page_numbered(*, run: Run | None, number: int, size: int) -> NumberedP
 def trade_rows_iter(runs: list[Run], *, batch: int = 5000) -> Iterator[tuple[Run, tuple]]:
     """Every trade of `runs`, run by run in entry order, as value tuples of TRADE_EXPORT_FIELDS.
 
-    Read in keyset batches on (entry_time, id) through idx_trade_run_time, so a run of a
+    Read in keyset batches on (entry_time, id) through idx_trade_run_time_id, so a run of a
     million trades streams in constant memory and no page costs more than the first.
     """
     for run in runs:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from bots.candles import timeframe_seconds
 from bots.metrics import compute_metrics
 from sessions_app.errors import InvalidInput
+from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.services.events import event_record
 from sessions_app.services.runs import config_hash
@@ -297,6 +298,7 @@ def _session_create(
         created_by=user if user and user.is_authenticated else None,
     )
     session.save()
+    sessions_changed()
     params = session.strategy_params or {}
     run = Run.objects.create(
         session=session,

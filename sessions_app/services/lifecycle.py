@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sessions_app.errors import Conflict, InvalidInput
+from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, SessionType, Status, TypeLock
 from sessions_app.services.events import event_record
 from sessions_app.services.queueing import SESSION_RUN, task_send
@@ -46,6 +47,7 @@ def session_create(*, user=None, data: Mapping[str, Any]) -> Session:
         session.save()
         _runs_create(session)
         event_record(session=session, event_type="created", data={"name": session.name})
+        sessions_changed()  # the lists' cached totals count it once this commits
     return session
 
 
@@ -77,6 +79,7 @@ def session_update(*, session: Session, data: Mapping[str, Any]) -> Session:
         session.save()
         if config_changes:
             _runs_create(session)
+        sessions_changed()  # name, notes or configuration: what the lists filter on
     return session
 
 
@@ -88,6 +91,7 @@ def session_delete(*, session: Session) -> None:
             raise Conflict("A running session cannot be deleted; stop it first.")
         files = [session.trades_file, session.logs_file]
         session.delete()
+        sessions_changed()
     for path in filter(None, files):
         _remove_data_file(path)
 
@@ -144,6 +148,7 @@ def session_start(*, session: Session) -> Session:
             status=Status.RUNNING, started_at=now, stop_requested=False, error=None
         )
         event_record(session=session, event_type="started", data={})
+        sessions_changed()
         transaction.on_commit(lambda: _enqueue(session))
     session.refresh_from_db()
     return session

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from sessions_app.errors import Conflict
+from sessions_app.list_totals import scopes_changed, sessions_changed, trades_scope
 from sessions_app.models import Run, Session, SessionEvent, Trade
 from sessions_app.services.archive import (
     ARCHIVE_FORMAT,
@@ -62,6 +63,8 @@ def session_restore(*, path: Path) -> Session:
                     Run.objects.bulk_create([Run(**values) for values in runs])
                     SessionEvent.objects.bulk_create([SessionEvent(**values) for values in events])
                     _trades_insert_with_ids(trade_columns, trade_rows)
+                    sessions_changed()
+                    scopes_changed(trades_scope(values["id"]) for values in runs)
             except IntegrityError as exc:
                 raise Conflict(
                     f"{path}: a row of it exists already (session {session_id}, or one of its "

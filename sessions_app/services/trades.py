@@ -9,6 +9,7 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from sessions_app.list_totals import scopes_changed, trades_scope
 from sessions_app.models import Session, Trade
 
 TRADE_BATCH = 2000
@@ -32,6 +33,7 @@ def trades_insert(rows: list[tuple]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(rows), TRADE_BATCH):
             cursor.executemany(sql, rows[start : start + TRADE_BATCH])
+        scopes_changed(trades_scope(run_id) for run_id in {row[0] for row in rows})
 
 
 def trades_file_write(*, session: Session, rows: list[tuple]) -> str:

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, Status
 from sessions_app.selectors import session_flags
 from sessions_app.services.events import event_record
@@ -103,6 +104,7 @@ def session_finish(
     changed = Session.objects.filter(pk=session.pk, status=Status.RUNNING).update(**fields)
     if not changed:
         return False
+    sessions_changed()
     Run.objects.filter(session_id=session.pk, status__in=[Status.CREATED, Status.RUNNING]).update(
         status=status, stopped_at=now
     )

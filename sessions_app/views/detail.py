@@ -11,7 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from sessions_app import selectors, services
+from sessions_app.api.cursors import cursor_dumps, cursor_loads
+from sessions_app.errors import InvalidInput
 from sessions_app.models import FINISHED, SessionType, Status
+from sessions_app.selectors import PageKey
 from sessions_app.views.htmx import base_context, can_operate, page_number
 
 if TYPE_CHECKING:
@@ -48,9 +51,37 @@ def _live_context(request: HttpRequest, session: Session, run: Run | None) -> di
     }
 
 
-def _trades_context(session: Session, run: Run | None, number: int) -> dict[str, Any]:
-    page = selectors.trade_page_numbered(run=run, number=number, size=TRADES_PAGE_SIZE)
+def _trades_cursor(query: QueryDict, field: str) -> PageKey | None:
+    """The key of `after`/`before` (Next, Previous); a stale or edited one is dropped."""
+    try:
+        return cursor_loads(
+            query.get(field),
+            list_name="detail-trades",
+            sort="entry_time",
+            keyset=selectors.TRADES_DASHBOARD_ORDER,
+        )
+    except InvalidInput:
+        return None
+
+
+def _trades_cursor_dumps(key: PageKey | None) -> str | None:
+    return cursor_dumps(key, list_name="detail-trades", sort="entry_time", descending=True)
+
+
+def _trades_context(session: Session, run: Run | None, query: QueryDict | None = None) -> dict[str, Any]:
+    """The trades table, newest first: Next and Previous page by keyset (any depth of a run of
+    a million trades costs the same), `page` numbers the pager."""
+    query = query or QueryDict()
+    page = selectors.trade_page_numbered(
+        run=run,
+        number=page_number(query),
+        size=TRADES_PAGE_SIZE,
+        after=_trades_cursor(query, "after"),
+        before=_trades_cursor(query, "before"),
+    )
     return {
+        "trades_next_cursor": _trades_cursor_dumps(page.next_key),
+        "trades_previous_cursor": _trades_cursor_dumps(page.previous_key),
         "session": session,
         "run": run,
         "trades": page.items,
@@ -135,7 +166,7 @@ def session_detail(request, session_id: str):
     context = {
         **base_context(request, "detail"),
         **_live_context(request, session, run),
-        **_trades_context(session, run, 1),
+        **_trades_context(session, run),
         "calendars": selectors.session_archive_calendar(session=session)
         if session.type == SessionType.SCRAPER
         else [],
@@ -163,7 +194,7 @@ def session_live(request, session_id: str):
 def session_trades(request, session_id: str):
     session = selectors.session_get(session_id=session_id)
     run = selectors.run_for(session=session, config_hash=request.GET.get("run"))
-    return render(request, "sessions/_trades.html", _trades_context(session, run, page_number(request.GET)))
+    return render(request, "sessions/_trades.html", _trades_context(session, run, request.GET))
 
 
 @require_GET

@@ -12,8 +12,10 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from sessions_app import selectors
+from sessions_app.api.cursors import cursor_dumps, cursor_loads
+from sessions_app.errors import InvalidInput
 from sessions_app.models import FINISHED, SessionType
-from sessions_app.selectors import NumberedPage, SessionFilters
+from sessions_app.selectors import NumberedPage, PageKey, SessionFilters
 from sessions_app.views.htmx import base_context, is_partial, page_number
 
 PAGE_SIZE = 20
@@ -43,6 +45,8 @@ COLUMNS = (
     ("duration", "Duration"),
 )
 NUMERIC = ("trades", "pnl", "duration")
+# Next and Previous carry keyset cursors of this list (signed like the API's).
+CURSOR_LIST = "history"
 
 
 def _history_params(query: QueryDict) -> dict[str, str]:
@@ -113,8 +117,31 @@ def _columns(params: dict[str, str]) -> list[dict[str, Any]]:
     return columns
 
 
+def _page_cursor(query: QueryDict, field: str, params: dict[str, str]) -> PageKey | None:
+    """The key of `after`/`before` (Next, Previous) for this sort; a stale or edited one is
+    dropped, and the page is read by its number."""
+    sort = SORTS[params["sort"]]
+    if sort == "duration":
+        return None
+    try:
+        keyset = selectors.session_keyset(sort=sort, descending=params["dir"] == "desc")
+        return cursor_loads(query.get(field), list_name=CURSOR_LIST, sort=sort, keyset=keyset)
+    except InvalidInput:
+        return None
+
+
+def _cursor(params: dict[str, str], key: PageKey | None) -> str | None:
+    return cursor_dumps(
+        key, list_name=CURSOR_LIST, sort=SORTS[params["sort"]], descending=params["dir"] == "desc"
+    )
+
+
 def _paging_context(params: dict[str, str], page: NumberedPage) -> dict[str, Any]:
+    """The pager: page links by number, Previous and Next by keyset (the rows before the first
+    and after the last row shown), so walking through History never reads past an OFFSET."""
     number, pages = page.number, page.pages
+    previous = {"before": _cursor(params, page.previous_key)} if page.previous_key else {}
+    following = {"after": _cursor(params, page.next_key)} if page.next_key else {}
     return {
         "total": page.total,
         "page": number,
@@ -125,8 +152,8 @@ def _paging_context(params: dict[str, str], page: NumberedPage) -> dict[str, Any
             {"number": n, "query": _querystring(params, page=n) if n else ""}
             for n in _page_links(number, pages)
         ],
-        "prev_query": _querystring(params, page=number - 1) if number > 1 else None,
-        "next_query": _querystring(params, page=number + 1) if number < pages else None,
+        "prev_query": _querystring(params, **previous, page=number - 1) if number > 1 else None,
+        "next_query": _querystring(params, **following, page=number + 1) if number < pages else None,
     }
 
 
@@ -138,6 +165,8 @@ def _history_context(request: HttpRequest) -> dict[str, Any]:
         descending=params["dir"] == "desc",
         number=page_number(request.GET),
         size=PAGE_SIZE,
+        after=_page_cursor(request.GET, "after", params),
+        before=_page_cursor(request.GET, "before", params),
     )
     return {
         **base_context(request, "history"),

@@ -3,6 +3,7 @@
 import time
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from sessions_app.models import Session
@@ -21,7 +22,7 @@ def test_it_lists_sessions_newest_first_in_the_seed_envelope(operator_api, make_
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"success", "sessions", "total", "limit", "offset"}
+    assert set(body) == {"success", "sessions", "total", "limit", "offset", "next_cursor"}
     assert body["success"] is True
     assert (body["total"], body["limit"], body["offset"]) == (2, 50, 0)
     assert [s["id"] for s in body["sessions"]] == [newer.id, older.id]
@@ -136,6 +137,8 @@ def test_it_filters_by_market_and_strategy(operator_api, make_session):
     assert ids(operator_api.get("/api/sessions?market=ETHUSD&strategy=TestBot")) == [eth.id]
 
 
+# Committed rows: InnoDB's full-text index sees a row once its transaction commits.
+@pytest.mark.django_db(transaction=True)
 def test_it_searches_names_and_notes_with_q(operator_api, make_session):
     by_name = make_session(name="Momentum hunt")
     by_notes = make_session(name="Plain", notes="trying MOMENTUM params")

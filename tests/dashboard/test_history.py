@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from sessions_app.models import Session
@@ -31,6 +32,8 @@ def test_it_pages_finished_sessions_20_at_a_time(operator_client, new_session):
     assert "<html" not in second
 
 
+# Committed rows: InnoDB's full-text index sees a row once its transaction commits.
+@pytest.mark.django_db(transaction=True)
 def test_filters_by_type_status_market_and_search(operator_client, new_session):
     new_session(status="stopped", name="BTC plain")
     new_session(status="completed", type="backtest", name="BTC backtest")
