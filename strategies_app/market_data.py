@@ -13,10 +13,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-from bots.archive import latest_time
+from bots.archive import latest_time, market_dir
 from bots.archive import load as archive_load
 from bots.candles import Candles
-from bots.data import data_fingerprint, load_candles
+from bots.data import GENERATED, data_fingerprint, load_candles
 from bots.exchanges.base import Exchange
 from bots.exchanges.registry import get_exchange
 from bots.exchanges.sim import SimExchange
@@ -50,6 +50,25 @@ def candles_fingerprint(
     """The hash of what `candles_load` gave (bots.data.data_fingerprint): runs with the same
     config hash and fingerprint compute the same results."""
     return data_fingerprint(exchange, timeframe, start, end, candles)
+
+
+def candles_fingerprint_known(
+    *, exchange: str, symbols: list[str], timeframe: str, start: int | None, end: int | None
+) -> str | None:
+    """The fingerprint `candles_fingerprint` would give, without loading the candles, when
+    what they are follows from the request alone: a generated exchange (its generator version,
+    markets, timeframe and range) with nothing archived for these markets. None otherwise:
+    archive data is hashed from what was read, so a re-import or a filled gap changes it."""
+    if exchange not in GENERATED:
+        return None
+    root = Path(settings.DATA_ROOT)
+    try:
+        if any(market_dir(root, exchange, symbol).is_dir() for symbol in symbols):
+            return None  # load_candles prefers archived candles of sim markets
+    except ValueError:  # a name the archive refuses: let the load say so
+        return None
+    # data_fingerprint reads only the markets' names of generated candles.
+    return data_fingerprint(exchange, timeframe, start, end, dict.fromkeys(symbols))
 
 
 def archive_day_paths(*, exchange: str, symbols: list[str], day: date) -> list[str]:
