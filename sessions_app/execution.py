@@ -160,10 +160,7 @@ def _backtest_execute(session: Session, *, worker: str, coordinate: bool) -> str
         return Status.FAILED
     monitor.stop()
     status = services.session_sweep_finish(
-        session_id=session.pk,
-        progress=sink.final_progress(),
-        trade_rows=sink.trades if sink.has_every_trade() else None,
-        traceback=sink.first_traceback,
+        session_id=session.pk, progress=sink.final_progress(), traceback=sink.first_traceback
     )
     if status is not None:
         sink.log(f"Session {status}")
@@ -236,6 +233,7 @@ def _runs_compute(session: Session, sink: SessionSink, plan: SweepPlan) -> None:
             sink.fail_run(exc)
             continue
         sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+        sink.write_run_trades_part()
         if result.stopped:
             return
 
@@ -326,8 +324,6 @@ class SessionSink:
         self.pid = pid or session.pid or os.getpid()
         self.candle_count: int | None = None  # per run, once known
         self.first_traceback: str | None = None
-        self._runs_in_memory: set[int] = set()  # runs whose every trade is in self.trades
-        self._reused = False
         self.run: Run | None = None
         self.run_index = 0
         self.runs_total = 1
@@ -441,8 +437,9 @@ class SessionSink:
         """A backtest run this process claimed (services.run_claim_next stamped it); `index`:
         how many of the session's runs had ended, for the sweep's progress."""
         self.run, self.run_index = run, index
-        self.equity, self.metrics = [], {}
-        self._runs_in_memory.add(run.pk)
+        # A backtest keeps only the current run's trades: each run's part of the trades file
+        # is written when it ends (write_run_trades_part).
+        self.equity, self.metrics, self.trades = [], {}, []
 
     def fail_run(self, exc: Exception) -> None:
         """The run's strategy raised: the run fails with the error, told in the log."""
@@ -454,7 +451,6 @@ class SessionSink:
 
     def runs_reused(self, pairs: list[tuple[Run, Run]]) -> None:
         """Runs copied from identical completed ones (services.runs_reuse), told in the log."""
-        self._reused = True
         for run, source in pairs:
             self.trade_count += source.trade_count
             self.metrics = source.metrics
@@ -468,10 +464,15 @@ class SessionSink:
             self.run_index = len(pairs)
             self.on_progress(0, self.candle_count)
 
-    def has_every_trade(self) -> bool:
-        """True when this process computed every run of the session (so its trades file
-        needs no read of the table)."""
-        return not self._reused and len(self._runs_in_memory) == self.runs_total
+    def write_run_trades_part(self) -> None:
+        """The run's part of the sweep's trades file (services.trades_file_assemble joins them)."""
+        services.trades_part_write(
+            session_id=self.session.pk,
+            run_id=self.run.pk,
+            config_hash=self.run.config_hash,
+            params=self.run.params,
+            rows=self.trades,
+        )
 
     def final_progress(self) -> tuple[int, int] | None:
         """The sweep's progress when it ends: every candle of every run, or where a stop cut it."""

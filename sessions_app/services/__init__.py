@@ -30,6 +30,7 @@ from sessions_app.services.lifecycle import (
 )
 from sessions_app.services.restore import session_restore
 from sessions_app.services.runs import HASHED_FIELDS, config_hash, runs_reuse
+from sessions_app.services.trades import trades_part_write
 from sessions_app.services.validation import CONFIG_FIELDS, MAX_SWEEP_RUNS, TEXT_FIELDS, TIMEFRAMES
 from sessions_app.services.worker import (
     run_begin,
@@ -86,5 +87,6 @@ __all__ = [
     "sessions_reap_lazily",
     "CleanupResult",
     "session_restore",
+    "trades_part_write",
     "sessions_cleanup",
 ]

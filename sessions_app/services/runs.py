@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from bots.runner import canonical_hash
@@ -53,10 +54,11 @@ def runs_reuse(*, session: Session, pairs: list[tuple[Run, Run]], worker: str, p
     with transaction.atomic(), connection.cursor() as cursor:
         for run, source in pairs:
             cursor.execute(copy, [run.pk, source.pk])
+            # The equity curve (thousands of points) copied inside the database too.
             Run.objects.filter(pk=run.pk).update(
                 **result_fields(source.metrics),
                 metrics=source.metrics,
-                equity=source.equity,
+                equity=Subquery(Run.objects.filter(pk=source.pk).values("equity")[:1]),
                 status=Status.COMPLETED,
                 reused_from=source,
                 worker=worker,

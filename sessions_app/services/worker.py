@@ -16,12 +16,12 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from sessions_app.models import Run, Session, SessionType, Status, Trade
+from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.selectors import session_flags
 from sessions_app.services.events import event_record
 from sessions_app.services.notifications import session_ended_notify
 from sessions_app.services.queueing import SESSION_RUN_CHUNK, task_send
-from sessions_app.services.trades import trades_file_write
+from sessions_app.services.trades import trades_file_assemble
 
 
 def session_claim(*, session_id: str, worker: str, pid: int) -> Session | None:
@@ -141,7 +141,6 @@ def session_sweep_finish(
     *,
     session_id: str,
     progress: tuple[int, int | None] | None = None,
-    trade_rows: list[tuple] | None = None,
     traceback: str | None = None,
     reason: str | None = None,
 ) -> str | None:
@@ -152,70 +151,93 @@ def session_sweep_finish(
     waits only for the running runs (the `created` ones end `stopped` with the session). The
     session is `completed` when at least one run completed (the summary's `error_count` says
     how many did not), `failed` when none did, `stopped` when its owner stopped it.
-    `trade_rows`: every trade of the session when the caller has them all in memory (a
-    process that ran every run), else the trades file is written from the table.
     """
-    session = Session.objects.filter(pk=session_id, status=Status.RUNNING).first()
-    if session is None:
-        return None
-    counts = dict(
-        Run.objects.filter(session_id=session_id).values_list("status").annotate(n=Count("id")).order_by()
+    return deadlock_retried(
+        lambda: _sweep_finish(session_id=session_id, progress=progress, traceback=traceback, reason=reason)
     )
-    running, waiting = counts.get(Status.RUNNING, 0), counts.get(Status.CREATED, 0)
-    if running or (waiting and not session.stop_requested):
-        return None
-    failed = list(
-        Run.objects.filter(session_id=session_id, status=Status.FAILED)
+
+
+def _sweep_finish(
+    *, session_id: str, progress: tuple[int, int | None] | None, traceback: str | None, reason: str | None
+) -> str | None:
+    # The session's row locked (SQLite: the IMMEDIATE transaction's write lock): two processes
+    # ending their last runs at once both see none left, and only one may write the trades file
+    # and end the session. Nothing else waits on it by then: every run has ended.
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id, status=Status.RUNNING).first()
+        if session is None:
+            return None
+        counts = dict(
+            Run.objects.filter(session_id=session_id).values_list("status").annotate(n=Count("id")).order_by()
+        )
+        running, waiting = counts.get(Status.RUNNING, 0), counts.get(Status.CREATED, 0)
+        if running or (waiting and not session.stop_requested):
+            return None
+        failed = list(
+            Run.objects.filter(session_id=session_id, status=Status.FAILED)
+            .order_by("id")
+            .values("id", "config_hash", "error")
+        )
+        if session.stop_requested:
+            status, error = Status.STOPPED, None
+        elif counts.get(Status.COMPLETED, 0):
+            status, error = Status.COMPLETED, None
+        else:
+            status = Status.FAILED
+            error = reason or (failed[0]["error"] if failed else None) or "No run of the session completed."
+        if progress is not None:
+            Session.objects.filter(pk=session_id).update(
+                progress_done=progress[0], progress_total=progress[1]
+            )
+        trades_file_assemble(session=session, copy_of=_copied_session(session))
+        best = (
+            Run.objects.filter(session_id=session_id).order_by("-total_pnl", "id").values("metrics").first()
+        )
+        data: dict[str, Any] = {
+            "trade_count": Run.objects.filter(session_id=session_id).aggregate(n=Sum("trade_count"))["n"]
+            or 0,
+            "progress_done": progress[0] if progress else session.progress_done,
+            "metrics": {
+                k: v
+                for k, v in ((best or {}).get("metrics") or {}).items()
+                if not isinstance(v, (list, dict))
+            },
+        }
+        if failed:
+            data["failed_runs"] = [
+                {"id": r["id"], "config_hash": r["config_hash"], "error": r["error"]} for r in failed[:100]
+            ]
+            data["error_count"] = len(failed)
+        if status == Status.FAILED and traceback:
+            data["traceback"] = traceback[-4000:]
+        if failed and status != Status.FAILED:  # the session completed, but not every run did
+            event_record(
+                session=session,
+                event_type="error",
+                data={"error": f"{len(failed)} of {sum(counts.values())} runs failed.", **data},
+            )
+        ended = session_finish(session=session, status=status, error=error, data=data)
+        return status if ended else None
+
+
+def _copied_session(session: Session) -> Session | None:
+    """The one session every run of `session` was copied from, run for run in the same order
+    (a cloned sweep, all reused); else None."""
+    runs = list(
+        Run.objects.filter(session_id=session.pk)
         .order_by("id")
-        .values("id", "config_hash", "error")
+        .values_list("config_hash", "reused_from__session_id")
     )
-    if session.stop_requested:
-        status, error = Status.STOPPED, None
-    elif counts.get(Status.COMPLETED, 0):
-        status, error = Status.COMPLETED, None
-    else:
-        status = Status.FAILED
-        error = reason or (failed[0]["error"] if failed else None) or "No run of the session completed."
-    if progress is not None:
-        Session.objects.filter(pk=session_id, status=Status.RUNNING).update(
-            progress_done=progress[0], progress_total=progress[1]
-        )
-    if trade_rows is None:
-        trade_rows = _session_trade_rows(session)
-    trades_file_write(session=session, rows=trade_rows)
-    best = Run.objects.filter(session_id=session_id).order_by("-total_pnl", "id").values("metrics").first()
-    data: dict[str, Any] = {
-        "trade_count": Run.objects.filter(session_id=session_id).aggregate(n=Sum("trade_count"))["n"] or 0,
-        "progress_done": progress[0] if progress else session.progress_done,
-        "metrics": {
-            k: v for k, v in ((best or {}).get("metrics") or {}).items() if not isinstance(v, (list, dict))
-        },
-    }
-    if failed:
-        data["failed_runs"] = [
-            {"id": r["id"], "config_hash": r["config_hash"], "error": r["error"]} for r in failed[:100]
-        ]
-        data["error_count"] = len(failed)
-    if status == Status.FAILED and traceback:
-        data["traceback"] = traceback[-4000:]
-    if failed and status != Status.FAILED:  # the session completed, but not every run did
-        event_record(
-            session=session,
-            event_type="error",
-            data={"error": f"{len(failed)} of {sum(counts.values())} runs failed.", **data},
-        )
-    ended = deadlock_retried(lambda: session_finish(session=session, status=status, error=error, data=data))
-    return status if ended else None
-
-
-def _session_trade_rows(session: Session) -> list[tuple]:
-    """Every trade of the session as `trades_insert` takes them (for the trades file)."""
-    values = (
-        Trade.objects.filter(run__session_id=session.pk)
-        .order_by("run_id", "entry_time", "id")
-        .values_list("run_id", *Trade.VALUE_FIELDS)
+    sources = {source for _hash, source in runs}
+    if len(sources) != 1 or None in sources:
+        return None
+    source = Session.objects.filter(pk=sources.pop()).first()
+    if source is None:
+        return None
+    source_hashes = list(
+        Run.objects.filter(session_id=source.pk).order_by("id").values_list("config_hash", flat=True)
     )
-    return [tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in values]
+    return source if source_hashes == [h for h, _s in runs] else None
 
 
 def session_heartbeat(*, session_id: str, progress_done: int, progress_total: int | None) -> tuple[str, bool]:
