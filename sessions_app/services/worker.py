@@ -71,26 +71,36 @@ def run_claim_next(*, session_id: str, worker: str, pid: int) -> Run | None:
     it. None when none is left or the session no longer runs. Every process sharing a sweep
     calls this; a run goes to exactly one of them, even when a chunk message is redelivered."""
     while True:
-        if not Session.objects.filter(pk=session_id, status=Status.RUNNING, stop_requested=False).exists():
-            return None
         candidate = (
             Run.objects.filter(session_id=session_id, status=Status.CREATED)
+            .defer("metrics", "equity")
             .order_by("id")
-            .values_list("pk", flat=True)
             .first()
         )
         if candidate is None:
             return None
         now = timezone.now()
         # The conditional UPDATE decides between processes that picked the same candidate:
-        # one row changes for one of them; the others look for the next candidate.
+        # one row changes for one of them; the others look for the next candidate. A session
+        # stopped or ended meanwhile gives nothing more to run.
         claimed = deadlock_retried(
             lambda candidate=candidate, now=now: Run.objects.filter(
-                pk=candidate, status=Status.CREATED
+                pk=candidate.pk,
+                status=Status.CREATED,
+                session__status=Status.RUNNING,
+                session__stop_requested=False,
             ).update(status=Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker, pid=pid)
         )
         if claimed:
-            return Run.objects.get(pk=candidate)
+            candidate.status, candidate.started_at, candidate.worker, candidate.pid = (
+                Status.RUNNING,
+                now,
+                worker,
+                pid,
+            )
+            return candidate
+        if not Session.objects.filter(pk=session_id, status=Status.RUNNING, stop_requested=False).exists():
+            return None
 
 
 def session_chunks_send(*, session_id: str, count: int) -> int:
