@@ -1,10 +1,14 @@
 """`make bench`: every figure of SPEC §11 in one run, each part in its own process and database.
 
 - engine candles/s (TestBot, SmaCross) against backtesting.py, and archive load time;
-- a one-year 1m backtest session from start to `completed` through a real worker, and a
-  100-run sweep;
+- a one-year 1m backtest session from start to `completed` through a real worker pool (2
+  processes), a 100-run sweep shared by both, and the same sweep cloned (every run reused);
 - the Running tab's poll with 10 running sessions (server time);
-- API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable).
+- API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable);
+- GET /api/runs over HTTP with 100,000 runs at cursor depths 1, 100, 1,000, on both.
+
+`python -m bench sessions runs_latency` runs only those modules (bench.<name>), on every
+database they run on.
 """
 
 import os
@@ -16,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_VAR = ROOT / "var" / "bench"
 
 
-def run(module: str, env: dict[str, str] | None = None) -> None:
+def run_module(module: str, env: dict[str, str] | None = None) -> None:
     print(
         f"\n=== {module} {' '.join(f'{k}={v}' for k, v in (env or {}).items() if k == 'DATABASE_URL')}",
         flush=True,
@@ -36,6 +40,12 @@ def mariadb_up() -> bool:
 
 def main() -> None:
     BENCH_VAR.mkdir(parents=True, exist_ok=True)
+    only = {f"bench.{name}" for name in sys.argv[1:]}
+
+    def run(module: str, env: dict[str, str] | None = None) -> None:
+        if not only or module in only:
+            run_module(module, env)
+
     run("bench.engine")
     sqlite = {
         "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'bench.sqlite3'}",
@@ -51,9 +61,11 @@ def main() -> None:
     run("bench.sessions", sqlite)
     run("bench.dashboard_poll", sqlite)
     run("bench.api_latency", sqlite)
+    run("bench.runs_latency", {**sqlite, "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'runs.sqlite3'}"})
     if mariadb_up():
         mariadb = {**sqlite, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench"}
         run("bench.api_latency", mariadb)
+        run("bench.runs_latency", mariadb)
     else:
         print("\nMariaDB at 127.0.0.1:3306 is not reachable: its API latency is not measured.")
 
