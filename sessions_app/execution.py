@@ -33,7 +33,7 @@ from sessions_app.selectors import equity_key, progress_key
 from sessions_app.services.trades import trades_file_write, trades_insert
 from strategies_app.market_data import (
     candles_fingerprint,
-    candles_fingerprint_known,
+    candles_fingerprint_probe,
     candles_load,
     exchange_get,
 )
@@ -145,7 +145,6 @@ def _backtest_execute(session: Session, *, worker: str, coordinate: bool) -> str
             plan = _sweep_prepare(session, sink)
         else:
             plan = SweepPlan(markets=_market_specs(session), candles=None)
-        _runs_compute(session, sink, plan)
     except Exception as exc:  # the data's fault (or the coordinator's): the whole session fails
         error = f"{type(exc).__name__}: {exc}"
         summary = traceback.format_exc(limit=8)
@@ -158,6 +157,13 @@ def _backtest_execute(session: Session, *, worker: str, coordinate: bool) -> str
         _progress_forget(session)
         close_old_connections()
         return Status.FAILED
+    try:
+        _runs_compute(session, sink, plan)
+    except Exception as exc:  # this process's trouble (its database connection...): its run
+        sink.log(f"ERROR {type(exc).__name__}: {exc}; this process leaves the sweep")  # fails,
+        log.exception("sweep %s on %s", session.pk, worker)  # the other processes go on
+        if sink.run is not None:
+            services.run_fail(run=sink.run, error=f"Worker error: {type(exc).__name__}: {exc}")
     monitor.stop()
     status = services.session_sweep_finish(
         session_id=session.pk, progress=sink.final_progress(), traceback=sink.first_traceback
@@ -184,22 +190,25 @@ def _sweep_prepare(session: Session, sink: SessionSink) -> SweepPlan:
     symbols = [m.symbol for m in markets]
     runs = list(session.runs.order_by("id"))
     candles = None
-    fingerprint = candles_fingerprint_known(
+    # Once per session: every run of a sweep reads the same candles. Known without loading
+    # them for generated candles and for archive files unchanged since the last hash.
+    probe = candles_fingerprint_probe(
         exchange=session.exchange,
         symbols=symbols,
         timeframe=session.timeframe,
         start=session.range_start,
         end=session.range_end,
     )
+    fingerprint = probe.fingerprint
     if fingerprint is None:
         candles = _candles(session, markets, sink)
-        # Once per session: every run of a sweep reads the same candles.
         fingerprint = candles_fingerprint(
             exchange=session.exchange,
             timeframe=session.timeframe,
             start=session.range_start,
             end=session.range_end,
             candles=candles,
+            probe=probe,
         )
     sink.data_fingerprint = fingerprint
     services.runs_stamp_fingerprint(session_id=session.pk, data_fingerprint=fingerprint)
@@ -474,6 +483,11 @@ class SessionSink:
             rows=self.trades,
         )
 
+    def progress_checkpoint(self) -> int | None:
+        """Progress for the heartbeat; None for a process that joined a sweep and has none
+        yet (it must not reset what the others reported)."""
+        return None if self.total is None and self.runs_total > 1 else self.done
+
     def final_progress(self) -> tuple[int, int] | None:
         """The sweep's progress when it ends: every candle of every run, or where a stop cut it."""
         if not self.candle_count:
@@ -557,7 +571,7 @@ class Monitor(threading.Thread):
                         last_beat = now
                         status, stop = services.session_heartbeat(
                             session_id=self.session.pk,
-                            progress_done=self.sink.done,
+                            progress_done=self.sink.progress_checkpoint(),
                             progress_total=self.sink.total,
                         )
                         if self.session.type == SessionType.BACKTEST and self.sink.run is not None:

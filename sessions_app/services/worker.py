@@ -250,12 +250,16 @@ def _copied_session(session: Session) -> Session | None:
     return source if source_hashes == [h for h, _s in runs] else None
 
 
-def session_heartbeat(*, session_id: str, progress_done: int, progress_total: int | None) -> tuple[str, bool]:
-    """The runner is alive: stamp it and checkpoint progress. Returns (status, stop_requested)
-    so the runner learns in the same round trip whether to stop."""
-    Session.objects.filter(pk=session_id, status=Status.RUNNING).update(
-        heartbeat_at=timezone.now(), progress_done=progress_done, progress_total=progress_total
-    )
+def session_heartbeat(
+    *, session_id: str, progress_done: int | None, progress_total: int | None
+) -> tuple[str, bool]:
+    """The runner is alive: stamp it and checkpoint progress (`progress_done` None: a process
+    that joined a sweep and knows no progress yet leaves it as it is). Returns (status,
+    stop_requested) so the runner learns in the same round trip whether to stop."""
+    fields = {"heartbeat_at": timezone.now()}
+    if progress_done is not None:
+        fields.update(progress_done=progress_done, progress_total=progress_total)
+    Session.objects.filter(pk=session_id, status=Status.RUNNING).update(**fields)
     return session_flags(session_id)
 
 
