@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bots.runner import canonical_hash
 from sessions_app.models import Run, Session, Status, Trade
-from sessions_app.services.worker import result_fields, session_best_save
+from sessions_app.services.worker import deadlock_retried, result_fields, session_best_save
 
 # Parts of a config that make a run what it is; sha256 of their canonical JSON is its hash.
 HASHED_FIELDS = (
@@ -51,6 +51,11 @@ def runs_reuse(*, session: Session, pairs: list[tuple[Run, Run]], worker: str, p
         f"WHERE {run_id} = %s ORDER BY {entry_time}, {connection.ops.quote_name('id')}"
     )
     now = timezone.now()
+    # All or nothing, and again if MariaDB picked it as a deadlock's victim (rolled back whole).
+    deadlock_retried(lambda: _runs_copy(session, pairs, copy, worker, pid, now))
+
+
+def _runs_copy(session: Session, pairs: list[tuple[Run, Run]], copy: str, worker: str, pid: int, now) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         for run, source in pairs:
             cursor.execute(copy, [run.pk, source.pk])
