@@ -133,7 +133,8 @@ def session_chunk_execute(*, session_id: str, worker: str | None = None) -> str 
 
 def _backtest_execute(session: Session, *, worker: str, coordinate: bool) -> str | None:
     sink = SessionSink(session, worker=worker, pid=os.getpid())
-    sink.runs_total = session.runs.count()
+    run_ids = list(session.runs.order_by("id").values_list("id", flat=True))
+    sink.runs_total, sink.run_positions = len(run_ids), {pk: index for index, pk in enumerate(run_ids)}
     monitor = Monitor(session, sink)
     monitor.start()
     try:
@@ -233,7 +234,7 @@ def _runs_compute(session: Session, sink: SessionSink, plan: SweepPlan) -> None:
         run = services.run_claim_next(session_id=session.pk, worker=sink.worker, pid=sink.pid)
         if run is None:
             return
-        sink.take_run(run, index=services.runs_ended_count(session_id=session.pk))
+        sink.take_run(run)
         try:
             if plan.candles is None:  # a chunk process: its candles, once (the coordinator
                 plan.candles = _candles(session, plan.markets, sink, check=False)  # checked them)
@@ -335,6 +336,7 @@ class SessionSink:
         self.first_traceback: str | None = None
         self.run: Run | None = None
         self.run_index = 0
+        self.run_positions: dict[int, int] = {}  # a backtest's run ids -> their order
         self.runs_total = 1
         self.data_fingerprint: str | None = None
         self.stop_event = threading.Event()
@@ -442,10 +444,11 @@ class SessionSink:
             f"pnl {result.metrics.get('total_pnl', 0):.8g} {result.metrics.get('currency', '')}"
         )
 
-    def take_run(self, run: Run, index: int) -> None:
-        """A backtest run this process claimed (services.run_claim_next stamped it); `index`:
-        how many of the session's runs had ended, for the sweep's progress."""
-        self.run, self.run_index = run, index
+    def take_run(self, run: Run) -> None:
+        """A backtest run this process claimed (services.run_claim_next stamped it). Runs are
+        claimed in id order, so the runs before it have ended or are ending: its position
+        counts them for the sweep's progress."""
+        self.run, self.run_index = run, self.run_positions.get(run.pk, 0)
         # A backtest keeps only the current run's trades: each run's part of the trades file
         # is written when it ends (write_run_trades_part).
         self.equity, self.metrics, self.trades = [], {}, []

@@ -140,13 +140,6 @@ def runs_stamp_fingerprint(*, session_id: str, data_fingerprint: str) -> None:
     Run.objects.filter(session_id=session_id).update(data_fingerprint=data_fingerprint)
 
 
-def runs_ended_count(*, session_id: str) -> int:
-    """How many of the session's runs have ended (for the sweep's progress over all processes)."""
-    return (
-        Run.objects.filter(session_id=session_id).exclude(status__in=[Status.CREATED, Status.RUNNING]).count()
-    )
-
-
 def session_sweep_finish(
     *,
     session_id: str,
