@@ -2,13 +2,18 @@
 
 - engine candles/s (TestBot, SmaCross) against vectorbt and backtesting.py, a 100-config grid
   against vectorbt's, the first run in a fresh process, the sim year, archive load time;
-- a one-year 1m backtest session from start to `completed` through a real worker, and a
-  100-run sweep; the engine's 100-config year grid as a sweep session (bench.sweep_year);
+- the engine's 100-config year grid as a sweep session (bench.sweep_year);
 - the Running tab's poll with 10 running sessions (server time);
 - API list latency p50/p95 with 100,000 sessions on SQLite and on MariaDB (when reachable);
-- the chart endpoint: a year of 1m candles aggregated to 2,000 points, p50/p95.
+- the chart endpoint: a year of 1m candles aggregated to 2,000 points, p50/p95;
 - reads at scale (bench.reads): the lists, a run of 1,000,000 trades and the History tab over
   HTTP through gunicorn, on both databases.
+- a one-year 1m backtest and the 100-run sweep through a real worker pool (2 processes), and
+  the same sweep cloned (every run reused);
+- GET /api/runs over HTTP with 100,000 runs at cursor depths 1, 100, 1,000, on both.
+
+`python -m bench sessions runs_latency` runs only those modules (bench.<name>), on every
+database they run on.
 """
 
 import os
@@ -20,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_VAR = ROOT / "var" / "bench"
 
 
-def run(module: str, env: dict[str, str] | None = None) -> None:
+def run_module(module: str, env: dict[str, str] | None = None) -> None:
     print(
         f"\n=== {module} {' '.join(f'{k}={v}' for k, v in (env or {}).items() if k == 'DATABASE_URL')}",
         flush=True,
@@ -40,6 +45,12 @@ def mariadb_up() -> bool:
 
 def main() -> None:
     BENCH_VAR.mkdir(parents=True, exist_ok=True)
+    only = {f"bench.{name}" for name in sys.argv[1:]}
+
+    def run(module: str, env: dict[str, str] | None = None) -> None:
+        if not only or module in only:
+            run_module(module, env)
+
     run("bench.engine")
     sqlite = {
         "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'bench.sqlite3'}",
@@ -57,11 +68,13 @@ def main() -> None:
     run("bench.dashboard_poll", sqlite)
     run("bench.api_latency", sqlite)
     run("bench.charts", sqlite)
+    run("bench.runs_latency", {**sqlite, "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'runs.sqlite3'}"})
     # SPEC §15: 100,000 sessions and a run of 1,000,000 trades, over HTTP through gunicorn.
     run("bench.reads", {**sqlite, "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'reads.sqlite3'}"})
     if mariadb_up():
         mariadb = {**sqlite, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench"}
         run("bench.api_latency", mariadb)
+        run("bench.runs_latency", mariadb)
         run("bench.reads", {**mariadb, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench_reads"})
     else:
         print("\nMariaDB at 127.0.0.1:3306 is not reachable: its API latency is not measured.")

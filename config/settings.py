@@ -149,6 +149,12 @@ if DEFAULT_EXCHANGE not in EXCHANGES:
     )
 STALE_AFTER_SECONDS = read("STALE_AFTER_SECONDS", env.int, 30)
 PICKUP_TIMEOUT_SECONDS = read("PICKUP_TIMEOUT_SECONDS", env.int, 120)
+# A sweep with more runs to compute than this asks one more worker process per this many runs
+# to share it (each takes runs one by one until none is left). 10: a 100-run sweep of 30 days
+# asks every process of a small pool without flooding the queue with empty chunks.
+SWEEP_CHUNK_RUNS = read("SWEEP_CHUNK_RUNS", env.int, 10)
+if SWEEP_CHUNK_RUNS < 1:
+    raise ImproperlyConfigured(f"SWEEP_CHUNK_RUNS is malformed ({SWEEP_CHUNK_RUNS!r}): 1 or more")
 STRATEGY_PACKAGES = read("STRATEGY_PACKAGES", env.list, [])
 # Finished sessions older than this many days go to cold storage daily (unset: never).
 RETENTION_DAYS = read("RETENTION_DAYS", env.int, None)

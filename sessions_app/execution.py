@@ -9,6 +9,7 @@ mistaken for a lost one and a stop is seen within a second.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -31,7 +32,12 @@ from sessions_app import selectors, services
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
 from sessions_app.services.trades import trades_file_write, trades_insert
-from strategies_app.market_data import candles_fingerprint, candles_load, exchange_get
+from strategies_app.market_data import (
+    candles_fingerprint,
+    candles_fingerprint_probe,
+    candles_load,
+    exchange_get,
+)
 from strategies_app.models import Market
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,8 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
     session = services.session_claim(session_id=session_id, worker=worker or worker_name(), pid=os.getpid())
     if session is None:
         return None
+    if session.type == SessionType.BACKTEST:
+        return _backtest_execute(session, worker=worker or worker_name(), coordinate=True)
     sink = SessionSink(session)
     monitor = Monitor(session, sink)
     monitor.start()
@@ -86,44 +94,9 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
 
 
 def _run(session: Session, sink: SessionSink) -> bool:
-    """Run every run of the session with the engine; True when a stop cut it short."""
+    """Run the live session's run with the engine; True when a stop cut it short."""
     markets = _market_specs(session)
     runs = list(session.runs.order_by("id"))
-    if session.type == SessionType.BACKTEST:
-        # Loaded once: every run of a sweep trades the same candles.
-        candles = candles_load(
-            exchange=session.exchange,
-            symbols=[m.symbol for m in markets],
-            timeframe=session.timeframe,
-            start=session.range_start,
-            end=session.range_end,
-        )
-        _report_data_check(session, sink, candles)
-        # Once per session: every run of a sweep reads the same candles.
-        sink.data_fingerprint = candles_fingerprint(
-            exchange=session.exchange,
-            timeframe=session.timeframe,
-            start=session.range_start,
-            end=session.range_end,
-            candles=candles,
-        )
-        sink.runs_total = len(runs)
-        sources = selectors.runs_reusable(session=session, data_fingerprint=sink.data_fingerprint)
-        candle_count = max((len(legs) for legs in candles.values()), default=0)
-        for index, run in enumerate(runs):
-            sink.begin_run(run, index)
-            source = sources.get(run.config_hash) if session.reuse else None
-            if source is not None:  # same config, same candles: the same results, not computed again
-                sink.reuse_run(source, candle_count)
-                continue
-            result = engine.run_backtest(_config(session, run, markets), candles, sink)
-            sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
-            if result.stopped:
-                sink.write_trades_file()
-                return True
-        sink.write_trades_file()
-        return False
-
     run = runs[0]
     sink.begin_run(run, 0)
     feed = exchange_get(session.exchange).live([m.symbol for m in markets], session.timeframe)
@@ -136,6 +109,162 @@ def _run(session: Session, sink: SessionSink) -> bool:
     sink.end_run(result, Status.STOPPED)
     sink.write_trades_file()
     return True
+
+
+# --- backtests: one session's runs shared by every process that takes part ---------------
+#
+# The process that claims the session (the coordinator) fingerprints the candles, copies the
+# runs identical to completed ones (reuse), and when more runs are left than one process should
+# compute alone, queues chunk tasks on the backtest queue. It then computes runs itself, like
+# every chunk does: each process takes the next `created` run with a conditional UPDATE
+# (services.run_claim_next) until none is left, so a fast process takes more runs and a
+# redelivered chunk finds nothing to take. Each heartbeats its runs and the session and reads
+# the stop flag; the last to finish a run ends the session (services.session_sweep_finish);
+# a process that dies leaves its run to the reaper ("Worker lost").
+
+
+def session_chunk_execute(*, session_id: str, worker: str | None = None) -> str | None:
+    """One more process's share of a running sweep; the final status when this process ended
+    the session, else None."""
+    session = Session.objects.filter(pk=session_id, status=Status.RUNNING).first()
+    if session is None:  # ended (or stopped) before this chunk was picked up: nothing to do
+        return None
+    return _backtest_execute(session, worker=worker or worker_name(), coordinate=False)
+
+
+def _backtest_execute(session: Session, *, worker: str, coordinate: bool) -> str | None:
+    sink = SessionSink(session, worker=worker, pid=os.getpid())
+    run_ids = list(session.runs.order_by("id").values_list("id", flat=True))
+    sink.runs_total, sink.run_positions = len(run_ids), {pk: index for index, pk in enumerate(run_ids)}
+    monitor = Monitor(session, sink)
+    monitor.start()
+    try:
+        if coordinate:
+            sink.log(
+                f"Started backtest {session.strategy} on {session.exchange}:{session.market} "
+                f"({session.timeframe}) on {worker}"
+            )
+            plan = _sweep_prepare(session, sink)
+        else:
+            plan = SweepPlan(markets=_market_specs(session), candles=None)
+    except Exception as exc:  # the data's fault (or the coordinator's): the whole session fails
+        error = f"{type(exc).__name__}: {exc}"
+        summary = traceback.format_exc(limit=8)
+        sink.log(f"ERROR {error}\n{summary}")
+        monitor.stop()
+        services.session_finish(
+            session=session, status=Status.FAILED, error=error, data={"traceback": summary[-4000:]}
+        )
+        sink.close()
+        _progress_forget(session)
+        close_old_connections()
+        return Status.FAILED
+    try:
+        _runs_compute(session, sink, plan)
+    except Exception as exc:  # this process's trouble (its database connection...): its run
+        sink.log(f"ERROR {type(exc).__name__}: {exc}; this process leaves the sweep")  # fails,
+        log.exception("sweep %s on %s", session.pk, worker)  # the other processes go on
+        if sink.run is not None:
+            services.run_fail(run=sink.run, error=f"Worker error: {type(exc).__name__}: {exc}")
+    monitor.stop()
+    status = services.session_sweep_finish(
+        session_id=session.pk, progress=sink.final_progress(), traceback=sink.first_traceback
+    )
+    if status is not None:
+        sink.log(f"Session {status}")
+        _progress_forget(session)
+    sink.close()
+    close_old_connections()
+    return status
+
+
+class SweepPlan:
+    """What a process computing runs needs: the market specs, and the candles once loaded."""
+
+    def __init__(self, *, markets: list, candles: dict | None):
+        self.markets, self.candles = markets, candles
+
+
+def _sweep_prepare(session: Session, sink: SessionSink) -> SweepPlan:
+    """The coordinator's part: fingerprint, reuse, chunks. Candles are loaded only when some
+    run is left to compute (a generated exchange's fingerprint needs none)."""
+    markets = _market_specs(session)
+    symbols = [m.symbol for m in markets]
+    runs = list(session.runs.order_by("id"))
+    candles = None
+    # Once per session: every run of a sweep reads the same candles. Known without loading
+    # them for generated candles and for archive files unchanged since the last hash.
+    probe = candles_fingerprint_probe(
+        exchange=session.exchange,
+        symbols=symbols,
+        timeframe=session.timeframe,
+        start=session.range_start,
+        end=session.range_end,
+    )
+    fingerprint = probe.fingerprint
+    if fingerprint is None:
+        candles = _candles(session, markets, sink)
+        fingerprint = candles_fingerprint(
+            exchange=session.exchange,
+            timeframe=session.timeframe,
+            start=session.range_start,
+            end=session.range_end,
+            candles=candles,
+            probe=probe,
+        )
+    sink.data_fingerprint = fingerprint
+    services.runs_stamp_fingerprint(session_id=session.pk, data_fingerprint=fingerprint)
+    sources = selectors.runs_reusable(session=session, data_fingerprint=fingerprint) if session.reuse else {}
+    pairs = [(run, sources[run.config_hash]) for run in runs if run.config_hash in sources]
+    if pairs:  # same config, same candles: the same results, not computed again
+        services.runs_reuse(session=session, pairs=pairs, worker=sink.worker, pid=sink.pid)
+        sink.runs_reused(pairs)
+    left = len(runs) - len(pairs)
+    if left and candles is None:
+        candles = _candles(session, markets, sink)
+    chunks = math.ceil(left / settings.SWEEP_CHUNK_RUNS) - 1  # this process computes too
+    if chunks > 0:
+        sent = services.session_chunks_send(session_id=session.pk, count=chunks)
+        sink.log(f"{left} runs to compute, shared with {sent} more chunk tasks on the backtest queue")
+    return SweepPlan(markets=markets, candles=candles)
+
+
+def _runs_compute(session: Session, sink: SessionSink, plan: SweepPlan) -> None:
+    """Take the session's next run and compute it, until none is left or a stop is asked."""
+    while not sink.should_stop():
+        run = services.run_claim_next(session_id=session.pk, worker=sink.worker, pid=sink.pid)
+        if run is None:
+            return
+        sink.take_run(run)
+        try:
+            if plan.candles is None:  # a chunk process: its candles, once (the coordinator
+                plan.candles = _candles(session, plan.markets, sink, check=False)  # checked them)
+            result = engine.run_backtest(_config(session, run, plan.markets), plan.candles, sink)
+        except Exception as exc:  # the strategy's fault: this run fails, the others go on
+            sink.fail_run(exc)
+            continue
+        sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+        sink.write_run_trades_part()
+        if result.stopped:
+            return
+
+
+def _candles(session: Session, markets: list, sink: SessionSink, *, check: bool = True) -> dict:
+    candles = candles_load(
+        exchange=session.exchange,
+        symbols=[m.symbol for m in markets],
+        timeframe=session.timeframe,
+        start=session.range_start,
+        end=session.range_end,
+    )
+    if check:
+        _report_data_check(session, sink, candles)
+    sink.candle_count = max((len(legs) for legs in candles.values()), default=0)
+    return candles
+
+
+def _progress_forget(session: Session) -> None:
+    cache.delete_many([progress_key(session.pk), equity_key(session.pk)])
 
 
 def _market_specs(session: Session) -> list:
@@ -198,10 +327,17 @@ class SessionSink:
     """What the engine reports, recorded: trades in the Trade table, progress and live
     metrics in the cache, checkpoints on the rows, lines in the session's log file."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, *, worker: str | None = None, pid: int | None = None):
         self.session = session
+        # Who computes the runs this sink records: a sweep's chunks run in other processes
+        # than the one that claimed the session.
+        self.worker = worker or session.worker or worker_name()
+        self.pid = pid or session.pid or os.getpid()
+        self.candle_count: int | None = None  # per run, once known
+        self.first_traceback: str | None = None
         self.run: Run | None = None
         self.run_index = 0
+        self.run_positions: dict[int, int] = {}  # a backtest's run ids -> their order
         self.runs_total = 1
         self.data_fingerprint: str | None = None
         self.stop_event = threading.Event()
@@ -317,18 +453,59 @@ class SessionSink:
             f"pnl {result.metrics.get('total_pnl', 0):.8g} {result.metrics.get('currency', '')}"
         )
 
-    def reuse_run(self, source: Run, candle_count: int) -> None:
-        """The run copied from an identical completed one (services.run_reuse), told in the log."""
-        rows = services.run_reuse(session=self.session, run=self.run, source=source)
-        self.trades.extend(rows)
-        self.trade_count += len(rows)
-        self.metrics = source.metrics
-        self.on_progress(candle_count, candle_count)
-        self.log(
-            f"Run {self.run.config_hash} reused from run {source.pk} (session {source.session_id}): "
-            f"{len(rows)} trades, pnl {source.metrics.get('total_pnl', 0):.8g} "
-            f"{source.metrics.get('currency', '')}"
+    def take_run(self, run: Run) -> None:
+        """A backtest run this process claimed (services.run_claim_next stamped it). Runs are
+        claimed in id order, so the runs before it have ended or are ending: its position
+        counts them for the sweep's progress."""
+        self.run, self.run_index = run, self.run_positions.get(run.pk, 0)
+        # A backtest keeps only the current run's trades: each run's part of the trades file
+        # is written when it ends (write_run_trades_part).
+        self.equity, self.metrics, self.trades = [], {}, []
+
+    def fail_run(self, exc: Exception) -> None:
+        """The run's strategy raised: the run fails with the error, told in the log."""
+        error = f"{type(exc).__name__}: {exc}"
+        summary = traceback.format_exc(limit=8)
+        self.first_traceback = self.first_traceback or summary
+        services.run_fail(run=self.run, error=error)
+        self.log(f"Run {self.run.config_hash} failed: {error}\n{summary}")
+
+    def runs_reused(self, pairs: list[tuple[Run, Run]]) -> None:
+        """Runs copied from identical completed ones (services.runs_reuse), told in the log."""
+        for run, source in pairs:
+            self.trade_count += source.trade_count
+            self.metrics = source.metrics
+            self.candle_count = self.candle_count or source.metrics.get("candles")
+            self.log(
+                f"Run {run.config_hash} reused from run {source.pk} (session {source.session_id}): "
+                f"{source.trade_count} trades, pnl {source.metrics.get('total_pnl', 0):.8g} "
+                f"{source.metrics.get('currency', '')}"
+            )
+        if self.candle_count:
+            self.run_index = len(pairs)
+            self.on_progress(0, self.candle_count)
+
+    def write_run_trades_part(self) -> None:
+        """The run's part of the sweep's trades file (services.trades_file_assemble joins them)."""
+        services.trades_part_write(
+            session_id=self.session.pk,
+            run_id=self.run.pk,
+            config_hash=self.run.config_hash,
+            params=self.run.params,
+            rows=self.trades,
         )
+
+    def progress_checkpoint(self) -> int | None:
+        """Progress for the heartbeat; None for a process that joined a sweep and has none
+        yet (it must not reset what the others reported)."""
+        return None if self.total is None and self.runs_total > 1 else self.done
+
+    def final_progress(self) -> tuple[int, int] | None:
+        """The sweep's progress when it ends: every candle of every run, or where a stop cut it."""
+        if not self.candle_count:
+            return None
+        total = self.candle_count * self.runs_total
+        return (min(self.done, total), total) if self.stop_event.is_set() else (total, total)
 
     def checkpoint(self) -> None:
         """Live metrics onto the rows (called by the monitor every few seconds)."""
@@ -406,9 +583,11 @@ class Monitor(threading.Thread):
                         last_beat = now
                         status, stop = services.session_heartbeat(
                             session_id=self.session.pk,
-                            progress_done=self.sink.done,
+                            progress_done=self.sink.progress_checkpoint(),
                             progress_total=self.sink.total,
                         )
+                        if self.session.type == SessionType.BACKTEST and self.sink.run is not None:
+                            services.runs_heartbeat(run_ids=[self.sink.run.pk])
                         self.sink.checkpoint()
                         if now - last_event >= METRIC_EVENT_SECONDS and self.sink.metrics:
                             last_event = now

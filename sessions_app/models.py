@@ -185,6 +185,9 @@ class Run(models.Model):
     reused_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reuses"
     )
+    # Stamped by the process computing the run (a sweep's runs spread over many): a running run
+    # whose stamp grows older than STALE_AFTER_SECONDS was lost with its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     trade_count = models.IntegerField(default=0)
     total_pnl = models.DecimalField(max_digits=20, decimal_places=8, default=0)

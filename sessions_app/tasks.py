@@ -8,9 +8,15 @@ from django.conf import settings
 
 from bots import runner as engine
 from sessions_app import services
-from sessions_app.execution import session_execute, worker_name
+from sessions_app.execution import session_chunk_execute, session_execute, worker_name
 from sessions_app.services import notifications
-from sessions_app.services.queueing import SESSION_NOTIFY, SESSION_RUN, SESSIONS_REAP, SESSIONS_RETENTION
+from sessions_app.services.queueing import (
+    SESSION_NOTIFY,
+    SESSION_RUN,
+    SESSION_RUN_CHUNK,
+    SESSIONS_REAP,
+    SESSIONS_RETENTION,
+)
 
 
 @shared_task(name=SESSION_RUN, bind=True, ignore_result=True, acks_late=False)
@@ -18,6 +24,14 @@ def session_run(self, session_id: str) -> str | None:
     """Run one session to its end. Acked early: a session is never redelivered mid-run (the
     claim would refuse it anyway); a lost worker is noticed by the heartbeat reaper."""
     return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+
+
+@shared_task(name=SESSION_RUN_CHUNK, bind=True, ignore_result=True, acks_late=False)
+def session_run_chunk(self, session_id: str) -> str | None:
+    """Take part in a running sweep: compute its runs until none is left. Acked early like
+    session_run; a redelivered chunk takes only runs still `created`, and a lost one's run is
+    failed by the reaper."""
+    return session_chunk_execute(session_id=session_id, worker=worker_name(self.request.hostname))
 
 
 @shared_task(name=SESSIONS_REAP, ignore_result=True)

@@ -6,16 +6,20 @@ charts all come here, so the archive's layout and the exchange settings live in 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 
-from bots.archive import day_counts, earliest_time, latest_time
+from bots.archive import DAY, day_counts, earliest_time, latest_time, market_dir, partition_path
 from bots.archive import load_resampled as archive_resampled
 from bots.candles import TIMEFRAMES, Candles, resample, timeframe_seconds
-from bots.data import data_fingerprint, load_candles
+from bots.data import GENERATED, data_fingerprint, load_candles
 from bots.exchanges.base import Exchange
 from bots.exchanges.registry import get_exchange
 from bots.exchanges.sim import SimExchange
@@ -31,6 +35,7 @@ CHART_INTERVALS = (
     *(3600, 7200, 14_400, 21_600, 43_200),
     *(86_400, 172_800, 604_800, 2_592_000),
 )
+FINGERPRINT_CACHE_SECONDS = 7 * 86_400  # a range's fingerprint, for the files' state it was computed on
 
 
 def exchange_get(name: str) -> Exchange:
@@ -54,12 +59,72 @@ def candles_load(
     return {symbol: load_candles(exchange, symbol, timeframe, start, end, root) for symbol in symbols}
 
 
+@dataclass(frozen=True)
+class FingerprintProbe:
+    """What is known of a range's data fingerprint before its candles are loaded: the
+    fingerprint itself when it follows without loading, and the archive files' state it was
+    last computed for (`stat_key`)."""
+
+    fingerprint: str | None
+    stat_key: str | None = None
+
+
+def candles_fingerprint_probe(
+    *, exchange: str, symbols: list[str], timeframe: str, start: int | None, end: int | None
+) -> FingerprintProbe:
+    """The fingerprint `candles_fingerprint` would give, without loading the candles, when it
+    is known: a generated exchange with nothing archived for these markets (its generator
+    version, markets, timeframe and range say it all), or archive files whose every partition
+    in the range (size, mtime, inode) is as it was when the fingerprint was last computed from
+    their arrays (remembered in the cache by `candles_fingerprint`). A re-import, a filled gap
+    or a deleted day changes the files, so the fingerprint is computed again from the data."""
+    root = Path(settings.DATA_ROOT)
+    try:
+        archived = [symbol for symbol in symbols if market_dir(root, exchange, symbol).is_dir()]
+    except ValueError:  # a name the archive refuses: let the load say so
+        return FingerprintProbe(None)
+    if exchange in GENERATED and not archived:
+        # data_fingerprint reads only the markets' names of generated candles.
+        return FingerprintProbe(data_fingerprint(exchange, timeframe, start, end, dict.fromkeys(symbols)))
+    if start is None or end is None or end <= start:
+        return FingerprintProbe(None)
+    digest = hashlib.sha256(json.dumps([exchange, sorted(symbols), timeframe, start, end]).encode())
+    for symbol in sorted(symbols):
+        for day in range(start // DAY, (end - 1) // DAY + 1):
+            try:
+                stat = partition_path(root, exchange, symbol, timeframe, day).stat()
+            except FileNotFoundError:
+                digest.update(f"{symbol}/{day}:-;".encode())
+            else:
+                digest.update(f"{symbol}/{day}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino};".encode())
+    stat_key = f"candles:fingerprint:{digest.hexdigest()}"
+    try:
+        known = cache.get(stat_key)
+    except Exception:  # the cache is a shortcut: without it the candles are loaded and hashed
+        log.warning("Cache unreachable for the candles fingerprint", exc_info=True)
+        known = None
+    return FingerprintProbe(known, stat_key)
+
+
 def candles_fingerprint(
-    *, exchange: str, timeframe: str, start: int | None, end: int | None, candles: dict[str, Candles]
+    *,
+    exchange: str,
+    timeframe: str,
+    start: int | None,
+    end: int | None,
+    candles: dict[str, Candles],
+    probe: FingerprintProbe | None = None,
 ) -> str:
     """The hash of what `candles_load` gave (bots.data.data_fingerprint): runs with the same
-    config hash and fingerprint compute the same results."""
-    return data_fingerprint(exchange, timeframe, start, end, candles)
+    config hash and fingerprint compute the same results. `probe`: taken before the load, so
+    the files' state it saw is remembered with this fingerprint for the next probe."""
+    fingerprint = data_fingerprint(exchange, timeframe, start, end, candles)
+    if probe is not None and probe.stat_key is not None:
+        try:
+            cache.set(probe.stat_key, fingerprint, timeout=FINGERPRINT_CACHE_SECONDS)
+        except Exception:
+            log.warning("Cache unreachable for the candles fingerprint", exc_info=True)
+    return fingerprint
 
 
 def archive_day_paths(*, exchange: str, symbols: list[str], day: date) -> list[str]:

@@ -119,7 +119,9 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
     processes = []
     paused = ExitStack()
 
-    def start(*, queues=("test",), extra_env=None, name=None):
+    def start(*, queues=("test",), extra_env=None, name=None, pool_size=1):
+        """`pool_size` > 1: a prefork pool of that many child processes (a sweep's chunks
+        spread over them; each child's pid is the one a run records)."""
         paused.enter_context(queues_paused(_shared_worker, queues))
         env = {
             **os.environ,
@@ -137,8 +139,7 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
                 "-A",
                 "config",
                 "worker",
-                "-P",
-                "solo",
+                *(["-P", "solo"] if pool_size == 1 else ["-P", "prefork", "--concurrency", str(pool_size)]),
                 "-Q",
                 ",".join(queues),
                 "-n",

@@ -12,6 +12,7 @@ def runs_reusable(*, session: Session, data_fingerprint: str) -> dict[str, Run]:
     sources = (
         Run.objects.filter(config_hash__in=hashes, data_fingerprint=data_fingerprint, status=Status.COMPLETED)
         .exclude(session_id=session.pk)
+        .defer("equity")  # copied inside the database (services.runs_reuse), never read here
         .order_by("-id")
     )
     # Oldest last, so it wins: the run first computed rather than a copy of it.

@@ -3,7 +3,7 @@
 - lifecycle: what a user does: create, update, delete, clone, start, stop.
 - worker: what the worker records: claim, heartbeat, results, files, finish; the reaper.
 - validation: a session's input checked, every bad field reported at once.
-- runs: a run's identity (its config hash); events: the session's story.
+- runs: a run's identity (its config hash), reuse of identical runs; events: the session's story.
 - cleanup, restore: cold storage (export, verify, delete) and back; archive: their format.
 - trades: trades written in bulk and the trades file.
 - queueing: tasks queued by name, so that no service imports the tasks.
@@ -29,15 +29,22 @@ from sessions_app.services.lifecycle import (
     session_update,
 )
 from sessions_app.services.restore import session_restore
-from sessions_app.services.runs import HASHED_FIELDS, config_hash, run_reuse
+from sessions_app.services.runs import HASHED_FIELDS, config_hash, runs_reuse
+from sessions_app.services.trades import trades_part_write
 from sessions_app.services.validation import CONFIG_FIELDS, MAX_SWEEP_RUNS, TEXT_FIELDS, TIMEFRAMES
 from sessions_app.services.worker import (
     run_begin,
+    run_claim_next,
+    run_fail,
+    runs_heartbeat,
+    runs_stamp_fingerprint,
+    session_chunks_send,
     session_claim,
     session_files_set,
     session_finish,
     session_heartbeat,
     session_results_save,
+    session_sweep_finish,
     sessions_reap,
     sessions_reap_lazily,
 )
@@ -55,7 +62,12 @@ __all__ = [
     "legacy_trades_import",
     "scraper_start",
     "run_begin",
-    "run_reuse",
+    "run_claim_next",
+    "run_fail",
+    "runs_heartbeat",
+    "runs_reuse",
+    "runs_stamp_fingerprint",
+    "session_chunks_send",
     "session_claim",
     "session_clone",
     "session_create",
@@ -65,6 +77,7 @@ __all__ = [
     "session_finish",
     "session_heartbeat",
     "session_results_save",
+    "session_sweep_finish",
     "session_start",
     "session_stop",
     "session_update",
@@ -72,5 +85,6 @@ __all__ = [
     "sessions_reap_lazily",
     "CleanupResult",
     "session_restore",
+    "trades_part_write",
     "sessions_cleanup",
 ]

@@ -19,6 +19,8 @@ HOUSEKEEPING_QUEUE = settings.CELERY_TASK_DEFAULT_QUEUE
 QUEUES = (*SessionType.values, HOUSEKEEPING_QUEUE)
 
 SESSION_RUN = "sessions.run"
+# One more process's share of a sweep (on the backtest queue): it takes runs until none is left.
+SESSION_RUN_CHUNK = "sessions.run_chunk"
 SESSION_NOTIFY = "sessions.notify"
 SESSIONS_REAP = "sessions.reap"
 SESSIONS_RETENTION = "sessions.retention"

@@ -3,15 +3,15 @@ a run copied from an identical completed one instead of being computed again."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Subquery
+from django.utils import timezone
 
 from bots.runner import canonical_hash
 from sessions_app.models import Run, Session, Status, Trade
-from sessions_app.services.trades import trades_insert
-from sessions_app.services.worker import session_results_save
+from sessions_app.services.worker import deadlock_retried, result_fields, session_best_save
 
 # Parts of a config that make a run what it is; sha256 of their canonical JSON is its hash.
 HASHED_FIELDS = (
@@ -36,16 +36,40 @@ def config_hash(session: Session, params: dict[str, Any]) -> str:
     return canonical_hash({**canonical, "params": params})
 
 
-def run_reuse(*, session: Session, run: Run, source: Run) -> list[tuple]:
-    """`run` gets `source`'s results, metrics, equity and trades (copied as rows, so they page
-    like any other run's), completed, `reused_from` = source. Returns the trade rows as
-    `trades_insert` took them (for the trades file)."""
-    values = Trade.objects.filter(run=source).order_by("entry_time", "id").values_list(*Trade.VALUE_FIELDS)
-    rows = [(run.pk, *(float(v) if isinstance(v, Decimal) else v for v in row)) for row in values]
-    with transaction.atomic():
-        trades_insert(rows)
-        Run.objects.filter(pk=run.pk).update(reused_from=source)
-        session_results_save(
-            session=session, run=run, metrics=source.metrics, equity=source.equity, status=Status.COMPLETED
-        )
-    return rows
+def runs_reuse(*, session: Session, pairs: list[tuple[Run, Run]], worker: str, pid: int) -> None:
+    """Each `run` of `pairs` gets its `source`'s results, metrics, equity and trades, completed,
+    `reused_from` = source. The trades are copied inside the database (one INSERT ... SELECT
+    per run, nothing read into Python), as rows of the run's own so they page like any other.
+    One transaction for the lot; the session's results once, at the end."""
+    if not pairs:
+        return
+    table = connection.ops.quote_name(Trade._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in Trade.VALUE_FIELDS)
+    run_id, entry_time = (connection.ops.quote_name(c) for c in ("run_id", "entry_time"))
+    copy = (
+        f"INSERT INTO {table} ({run_id}, {columns}) SELECT %s, {columns} FROM {table} "
+        f"WHERE {run_id} = %s ORDER BY {entry_time}, {connection.ops.quote_name('id')}"
+    )
+    now = timezone.now()
+    # All or nothing, and again if MariaDB picked it as a deadlock's victim (rolled back whole).
+    deadlock_retried(lambda: _runs_copy(session, pairs, copy, worker, pid, now))
+
+
+def _runs_copy(session: Session, pairs: list[tuple[Run, Run]], copy: str, worker: str, pid: int, now) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for run, source in pairs:
+            cursor.execute(copy, [run.pk, source.pk])
+            # The equity curve (thousands of points) copied inside the database too.
+            Run.objects.filter(pk=run.pk).update(
+                **result_fields(source.metrics),
+                metrics=source.metrics,
+                equity=Subquery(Run.objects.filter(pk=source.pk).values("equity")[:1]),
+                status=Status.COMPLETED,
+                reused_from=source,
+                worker=worker,
+                pid=pid,
+                started_at=now,
+                stopped_at=now,
+                heartbeat_at=now,
+            )
+        session_best_save(session=session)

@@ -3,19 +3,26 @@ and the reaper that fails what no worker runs any more."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from sessions_app.list_totals import sessions_changed
-from sessions_app.models import Run, Session, Status
+from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.selectors import session_flags
 from sessions_app.services.events import event_record
 from sessions_app.services.notifications import session_ended_notify
+from sessions_app.services.queueing import SESSION_RUN_CHUNK, task_send
+from sessions_app.services.trades import trades_file_assemble
 
 
 def session_claim(*, session_id: str, worker: str, pid: int) -> Session | None:
@@ -40,12 +47,213 @@ def run_begin(*, run: Run, worker: str, pid: int, data_fingerprint: str | None =
     Run.objects.filter(pk=run.pk, status__in=[Status.CREATED, Status.RUNNING]).update(**fields)
 
 
-def session_heartbeat(*, session_id: str, progress_done: int, progress_total: int | None) -> tuple[str, bool]:
-    """The runner is alive: stamp it and checkpoint progress. Returns (status, stop_requested)
-    so the runner learns in the same round trip whether to stop."""
-    Session.objects.filter(pk=session_id, status=Status.RUNNING).update(
-        heartbeat_at=timezone.now(), progress_done=progress_done, progress_total=progress_total
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# MariaDB's deadlock and lock-wait errors: InnoDB rolled the statement back, trying again is safe.
+RETRIED_ERRORS = (1213, 1205)
+
+
+def deadlock_retried(write: Callable[[], T], *, tries: int = 5) -> T:
+    """`write()`, again after a short pause when MariaDB chose it as a deadlock victim. Only
+    outside a transaction: inside one, the whole transaction is the caller's to retry."""
+    for attempt in range(tries):
+        try:
+            return write()
+        except OperationalError as exc:
+            code = exc.args[0] if exc.args else None
+            if code not in RETRIED_ERRORS or connection.in_atomic_block or attempt == tries - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def run_claim_next(*, session_id: str, worker: str, pid: int) -> Run | None:
+    """Take the session's next `created` run for this process: running, stamped with who runs
+    it. None when none is left or the session no longer runs. Every process sharing a sweep
+    calls this; a run goes to exactly one of them, even when a chunk message is redelivered."""
+    while True:
+        candidate = (
+            Run.objects.filter(session_id=session_id, status=Status.CREATED)
+            .defer("metrics", "equity")
+            .order_by("id")
+            .first()
+        )
+        if candidate is None:
+            return None
+        now = timezone.now()
+        # The conditional UPDATE decides between processes that picked the same candidate:
+        # one row changes for one of them; the others look for the next candidate. A session
+        # stopped or ended meanwhile gives nothing more to run.
+        claimed = deadlock_retried(
+            lambda candidate=candidate, now=now: Run.objects.filter(
+                pk=candidate.pk,
+                status=Status.CREATED,
+                session__status=Status.RUNNING,
+                session__stop_requested=False,
+            ).update(status=Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker, pid=pid)
+        )
+        if claimed:
+            candidate.status, candidate.started_at, candidate.worker, candidate.pid = (
+                Status.RUNNING,
+                now,
+                worker,
+                pid,
+            )
+            return candidate
+        if not Session.objects.filter(pk=session_id, status=Status.RUNNING, stop_requested=False).exists():
+            return None
+
+
+def session_chunks_send(*, session_id: str, count: int) -> int:
+    """Queue `count` chunk tasks of a running sweep on the backtest queue; returns how many
+    went out. A broker that fails meanwhile costs only parallelism: the sender computes the
+    runs no chunk takes."""
+    for sent in range(count):
+        try:
+            task_send(SESSION_RUN_CHUNK, args=[session_id], queue=SessionType.BACKTEST)
+        except Exception:
+            log.warning("Could not queue chunk %d of session %s", sent + 1, session_id, exc_info=True)
+            return sent
+    return count
+
+
+def runs_heartbeat(*, run_ids: list[int]) -> None:
+    """The process computing these runs is alive (the reaper fails runs whose stamp is stale)."""
+    if run_ids:
+        deadlock_retried(
+            lambda: Run.objects.filter(pk__in=run_ids, status=Status.RUNNING).update(
+                heartbeat_at=timezone.now()
+            )
+        )
+
+
+def run_fail(*, run: Run, error: str) -> None:
+    """One run of a sweep failed (its strategy raised); the others go on."""
+    deadlock_retried(
+        lambda: Run.objects.filter(pk=run.pk, status__in=[Status.CREATED, Status.RUNNING]).update(
+            status=Status.FAILED, error=error[:4000], stopped_at=timezone.now()
+        )
     )
+
+
+def runs_stamp_fingerprint(*, session_id: str, data_fingerprint: str) -> None:
+    """Every run of the session reads the same candles: one stamp before any is computed."""
+    Run.objects.filter(session_id=session_id).update(data_fingerprint=data_fingerprint)
+
+
+def session_sweep_finish(
+    *,
+    session_id: str,
+    progress: tuple[int, int | None] | None = None,
+    traceback: str | None = None,
+    reason: str | None = None,
+) -> str | None:
+    """End a backtest whose runs are spread over processes, once nothing is left to run;
+    returns the final status, or None when some run is still going (its process ends it).
+
+    Every process calls this after its last run: the last one to look sees no run left. A stop
+    waits only for the running runs (the `created` ones end `stopped` with the session). The
+    session is `completed` when at least one run completed (the summary's `error_count` says
+    how many did not), `failed` when none did, `stopped` when its owner stopped it.
+    """
+    return deadlock_retried(
+        lambda: _sweep_finish(session_id=session_id, progress=progress, traceback=traceback, reason=reason)
+    )
+
+
+def _sweep_finish(
+    *, session_id: str, progress: tuple[int, int | None] | None, traceback: str | None, reason: str | None
+) -> str | None:
+    # The session's row locked (SQLite: the IMMEDIATE transaction's write lock): two processes
+    # ending their last runs at once both see none left, and only one may write the trades file
+    # and end the session. Nothing else waits on it by then: every run has ended.
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id, status=Status.RUNNING).first()
+        if session is None:
+            return None
+        counts = dict(
+            Run.objects.filter(session_id=session_id).values_list("status").annotate(n=Count("id")).order_by()
+        )
+        running, waiting = counts.get(Status.RUNNING, 0), counts.get(Status.CREATED, 0)
+        if running or (waiting and not session.stop_requested):
+            return None
+        failed = list(
+            Run.objects.filter(session_id=session_id, status=Status.FAILED)
+            .order_by("id")
+            .values("id", "config_hash", "error")
+        )
+        if session.stop_requested:
+            status, error = Status.STOPPED, None
+        elif counts.get(Status.COMPLETED, 0):
+            status, error = Status.COMPLETED, None
+        else:
+            status = Status.FAILED
+            error = reason or (failed[0]["error"] if failed else None) or "No run of the session completed."
+        if progress is not None:
+            Session.objects.filter(pk=session_id).update(
+                progress_done=progress[0], progress_total=progress[1]
+            )
+        trades_file_assemble(session=session, copy_of=_copied_session(session))
+        best = (
+            Run.objects.filter(session_id=session_id).order_by("-total_pnl", "id").values("metrics").first()
+        )
+        data: dict[str, Any] = {
+            "trade_count": Run.objects.filter(session_id=session_id).aggregate(n=Sum("trade_count"))["n"]
+            or 0,
+            "progress_done": progress[0] if progress else session.progress_done,
+            "metrics": {
+                k: v
+                for k, v in ((best or {}).get("metrics") or {}).items()
+                if not isinstance(v, (list, dict))
+            },
+        }
+        if failed:
+            data["failed_runs"] = [
+                {"id": r["id"], "config_hash": r["config_hash"], "error": r["error"]} for r in failed[:100]
+            ]
+            data["error_count"] = len(failed)
+        if status == Status.FAILED and traceback:
+            data["traceback"] = traceback[-4000:]
+        if failed and status != Status.FAILED:  # the session completed, but not every run did
+            event_record(
+                session=session,
+                event_type="error",
+                data={"error": f"{len(failed)} of {sum(counts.values())} runs failed.", **data},
+            )
+        ended = session_finish(session=session, status=status, error=error, data=data)
+        return status if ended else None
+
+
+def _copied_session(session: Session) -> Session | None:
+    """The one session every run of `session` was copied from, run for run in the same order
+    (a cloned sweep, all reused); else None."""
+    runs = list(
+        Run.objects.filter(session_id=session.pk)
+        .order_by("id")
+        .values_list("config_hash", "reused_from__session_id")
+    )
+    sources = {source for _hash, source in runs}
+    if len(sources) != 1 or None in sources:
+        return None
+    source = Session.objects.filter(pk=sources.pop()).first()
+    if source is None:
+        return None
+    source_hashes = list(
+        Run.objects.filter(session_id=source.pk).order_by("id").values_list("config_hash", flat=True)
+    )
+    return source if source_hashes == [h for h, _s in runs] else None
+
+
+def session_heartbeat(
+    *, session_id: str, progress_done: int | None, progress_total: int | None
+) -> tuple[str, bool]:
+    """The runner is alive: stamp it and checkpoint progress (`progress_done` None: a process
+    that joined a sweep and knows no progress yet leaves it as it is). Returns (status,
+    stop_requested) so the runner learns in the same round trip whether to stop."""
+    fields = {"heartbeat_at": timezone.now()}
+    if progress_done is not None:
+        fields.update(progress_done=progress_done, progress_total=progress_total)
+    Session.objects.filter(pk=session_id, status=Status.RUNNING).update(**fields)
     return session_flags(session_id)
 
 
@@ -54,15 +262,24 @@ def session_results_save(
 ) -> None:
     """A run's metrics (live checkpoint or final) and the session's results: its only run's,
     or for a sweep the most profitable run's."""
-    fields = _result_fields(metrics)
+    fields = result_fields(metrics)
     run_update = {**fields, "metrics": metrics}
     if equity is not None:
         run_update["equity"] = equity
     if status is not None:
         run_update.update(status=status, stopped_at=timezone.now())
-    Run.objects.filter(pk=run.pk).update(**run_update)
+    # Two short statements, the run's row then the session's, each its own transaction outside
+    # a caller's: processes sharing a sweep and a stop never hold one row while waiting for
+    # the other (a MariaDB 1213 deadlock once seen here), and a deadlock victim is retried.
+    deadlock_retried(lambda: Run.objects.filter(pk=run.pk).update(**run_update))
+    deadlock_retried(lambda: session_best_save(session=session))
+
+
+def session_best_save(*, session: Session) -> None:
+    """The session's results: its only run's, or for a sweep the most profitable run's."""
     best = (
-        session.runs.order_by("-total_pnl", "id")
+        Run.objects.filter(session_id=session.pk)
+        .order_by("-total_pnl", "id")
         .values("trade_count", "total_pnl", "win_rate", "max_drawdown", "sharpe")
         .first()
     )
@@ -70,7 +287,7 @@ def session_results_save(
         Session.objects.filter(pk=session.pk).update(**best)
 
 
-def _result_fields(metrics: dict) -> dict:
+def result_fields(metrics: dict) -> dict:
     def clamp(value, limit):
         value = float(value or 0)
         if value != value or value in (float("inf"), float("-inf")):
@@ -134,23 +351,78 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
     )
     candidates = [
         (session, stale_reason)
-        for session in running.filter(worker__isnull=False, heartbeat_at__lt=stale).only("pk")
+        for session in running.filter(worker__isnull=False, heartbeat_at__lt=stale).only("pk", "type")
     ] + [
         (session, unpicked_reason)
-        for session in running.filter(worker__isnull=True, started_at__lt=unpicked).only("pk")
+        for session in running.filter(worker__isnull=True, started_at__lt=unpicked).only("pk", "type")
     ]
     if restarted_node:
+        # A backtest's runs may be spread over nodes: only the restarted node's runs are lost
+        # (_backtest_runs_reap), the others go on.
         candidates += [
             (session, f"Worker lost: {session.worker} restarted.")
-            for session in running.filter(worker__startswith=f"{restarted_node}:").only("pk", "worker")
+            for session in running.filter(worker__startswith=f"{restarted_node}:")
+            .exclude(type=SessionType.BACKTEST)
+            .only("pk", "worker")
         ]
     failed = []
     for session, reason in candidates:
+        if session.type == SessionType.BACKTEST:
+            # No process of the sweep heartbeats any more: what is left of it is lost; the
+            # runs that completed still count (session_sweep_finish).
+            _runs_lose(Run.objects.filter(session_id=session.pk), reason)
+            if session_sweep_finish(session_id=session.pk, reason=reason) is not None:
+                failed.append(session.pk)
         # session_finish changes only a still-running row: a session that finished
         # meanwhile is left alone.
-        if session_finish(session=session, status=Status.FAILED, error=reason):
+        elif session_finish(session=session, status=Status.FAILED, error=reason):
             failed.append(session.pk)
-    return failed
+    return failed + _backtest_runs_reap(stale=stale, restarted_node=restarted_node)
+
+
+def _backtest_runs_reap(*, stale, restarted_node: str | None) -> list[str]:
+    """Fail the runs of running backtests whose process stopped heartbeating them (a SIGKILLed
+    or lost chunk) or whose node has just started again; a session with nothing left to run
+    then ends. Returns the sessions ended."""
+    # The running backtests first: usually few or none, and then the runs are not read at all
+    # (the reaper also runs on reads, sessions_reap_lazily).
+    sweeps = list(
+        Session.objects.filter(status=Status.RUNNING, type=SessionType.BACKTEST).values_list("pk", flat=True)
+    )
+    if not sweeps:
+        return []
+    runs = Run.objects.filter(session_id__in=sweeps, status=Status.RUNNING)
+    lost = [
+        (
+            runs.filter(heartbeat_at__lt=stale),
+            f"Worker lost: the chunk computing this run stopped heartbeating for more than "
+            f"{settings.STALE_AFTER_SECONDS} s.",
+        )
+    ]
+    if restarted_node:
+        lost.append(
+            (
+                runs.filter(worker__startswith=f"{restarted_node}:"),
+                f"Worker lost: {restarted_node} restarted.",
+            )
+        )
+    touched: set[str] = set()
+    for rows, reason in lost:
+        touched |= _runs_lose(rows, reason)
+    return [pk for pk in sorted(touched) if session_sweep_finish(session_id=pk) is not None]
+
+
+def _runs_lose(runs, reason: str) -> set[str]:
+    """Fail these runs (those still created or running) as lost; returns their sessions."""
+    rows = list(runs.filter(status__in=[Status.CREATED, Status.RUNNING]).values_list("pk", "session_id"))
+    for pk, _session_id in rows:
+        # One row per statement, conditional: a run that ended meanwhile keeps its end.
+        deadlock_retried(
+            lambda pk=pk: Run.objects.filter(pk=pk, status__in=[Status.CREATED, Status.RUNNING]).update(
+                status=Status.FAILED, error=reason, stopped_at=timezone.now()
+            )
+        )
+    return {session_id for _pk, session_id in rows}
 
 
 def sessions_reap_lazily() -> None:
