@@ -16,7 +16,7 @@ def drop_fulltext(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sessions_app", "0006_run_sort_indexes"),
+        ("sessions_app", "0007_run_heartbeat"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
