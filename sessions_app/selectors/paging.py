@@ -92,7 +92,7 @@ class Keyset:
         past = Q(**{f"{self.field}__{beyond}": boundary}) | Q(**{self.field: boundary}) & past_id
         if self.descending and field.null:
             return past | Q(**{f"{self.field}__isnull": True})
-        # Implied by `past`, spelled out for the planner: SQLite (unlike MariaDB) plans the OR
+        # Implied by `past`, spelled out for the planner: SQLite plans the OR
         # alone as a walk from the start of the index, a cost that grows with the depth; with
         # `value >= v` it starts the walk at the key.
         return Q(**{f"{self.field}__{beyond}e": boundary}) & past

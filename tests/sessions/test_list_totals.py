@@ -7,6 +7,7 @@ run once their transaction commits (django_capture_on_commit_callbacks runs them
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
@@ -66,27 +67,38 @@ def test_a_large_total_is_counted_once_then_read_from_the_cache(viewer_api):
     assert counts_made(viewer_api, status="created") == 1  # each filter has its own total
 
 
+@contextmanager
+def committed(capture):
+    """What runs when the service's transaction commits, but only the totals' refresh: the
+    start's queueing would send a task to the broker that a later test's worker picks up."""
+    with capture(execute=False) as callbacks:
+        yield
+    for callback in callbacks:
+        if callback.__module__ == list_totals.__name__:
+            callback()
+
+
 def test_creates_deletes_and_status_changes_through_the_services_refresh_it(
     viewer_api, operator, django_capture_on_commit_callbacks
 ):
     bulk(5)
     assert total(viewer_api) == 5 and total(viewer_api, status="running") == 0
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed(django_capture_on_commit_callbacks):
         made = services.session_create(
             user=operator, data={"type": "test", "market": "XBTUSD", "strategy": "TestBot"}
         )
     assert total(viewer_api) == 6
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed(django_capture_on_commit_callbacks):
         services.session_start(session=made)
     assert total(viewer_api, status="running") == 1
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed(django_capture_on_commit_callbacks):
         services.session_stop(session=made)
     assert total(viewer_api, status="running") == 0
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed(django_capture_on_commit_callbacks):
         services.session_delete(session=made)
     assert total(viewer_api) == 5
 
