@@ -2,6 +2,8 @@ import os
 
 from celery import Celery
 
+import config.broker  # noqa: F401  (filesystem:// writes each message whole: see config.broker)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")

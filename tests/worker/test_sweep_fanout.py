@@ -33,8 +33,9 @@ def pool(worker_process, settings):
     )
 
 
-def _sweep(api, *, runs: int, pause: float) -> str:
-    """A sweep of PausingBot runs, each pausing `pause` s on its first candle; started."""
+def _sweep(api, *, runs: int, pause: float, meet: str = "") -> str:
+    """A sweep of PausingBot runs, each pausing `pause` s on its first candle (after two
+    processes met in the folder `meet`, when given); started."""
     created = api.post(
         "/api/sessions",
         {
@@ -43,7 +44,7 @@ def _sweep(api, *, runs: int, pause: float) -> str:
             "strategy": "PausingBot",
             "range_start": RANGE_START,
             "range_end": RANGE_START + DAY,
-            "strategy_params": {"pause": pause},
+            "strategy_params": {"pause": pause, "meet": meet},
             "sweep": {"k": list(range(runs))},
         },
         format="json",
@@ -63,8 +64,8 @@ def _ended_with_reaper(session_id):
     return session_ended(session_id)
 
 
-def test_a_sweeps_runs_are_computed_by_more_than_one_process(pool, operator_api):
-    session_id = _sweep(operator_api, runs=8, pause=0.5)
+def test_a_sweeps_runs_are_computed_by_more_than_one_process(pool, operator_api, tmp_path):
+    session_id = _sweep(operator_api, runs=8, pause=0.2, meet=str(tmp_path / "meet"))
 
     session = wait_for(lambda: session_ended(session_id), timeout=120, message="the sweep to end")
 
@@ -101,8 +102,8 @@ def test_a_sigkilled_process_fails_only_its_run_and_the_session_reports_it(pool,
     assert (summary["completed_runs"], summary["error_count"]) == (7, 1)
 
 
-def test_a_stop_stops_the_runs_of_every_process(pool, operator_api):
-    session_id = _sweep(operator_api, runs=12, pause=1.0)
+def test_a_stop_stops_the_runs_of_every_process(pool, operator_api, tmp_path):
+    session_id = _sweep(operator_api, runs=12, pause=1.0, meet=str(tmp_path / "meet"))
     wait_for(lambda: len(_running_pids(session_id)) >= 2, timeout=60, message="two processes computing")
 
     response = operator_api.post(f"/api/sessions/{session_id}/stop")
