@@ -82,7 +82,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 elif _db["ENGINE"] in ("django.db.backends.mysql",):
-    _db.setdefault("OPTIONS", {}).update({"charset": "utf8mb4", "isolation_level": "read committed"})
+    # connect_timeout: a database that is down answers "unavailable" (503) within seconds.
+    _db.setdefault("OPTIONS", {}).update(
+        {"charset": "utf8mb4", "isolation_level": "read committed", "connect_timeout": 3}
+    )
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -94,8 +97,20 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": read("CACHE_PREFIX", env.str, "tp"),
+            # Redis down must not take pages or runners with it (SPEC §18): a failed cache
+            # call answers as a miss (reads fall back to the database) and is logged, at most
+            # once a minute (config.logs.OncePerMinute); short timeouts so a dead Redis costs
+            # a request well under a second.
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
         }
     }
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "sessions_app.cache"
 else:
     CACHES = {
         "default": {
@@ -119,8 +134,26 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    # A key prefix keeps several installations (or a test run) apart on one Redis.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": read("CELERY_BROKER_PREFIX", env.str, "")}
+    # A key prefix keeps several installations (or a test run) apart on one Redis. Short
+    # socket timeouts: a start with the broker down is refused in about a second (SPEC §18).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "global_keyprefix": read("CELERY_BROKER_PREFIX", env.str, ""),
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": 5.0,
+    }
+# A publish with the broker down fails fast (a start answers 503, the session stays created):
+# two quick retries, never the default's open-ended connection retries in the web process.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# A worker that lost its broker keeps its running sessions and reconnects for ever.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False  # early ack: a long session is never redelivered mid-run
@@ -148,6 +181,12 @@ if DEFAULT_EXCHANGE not in EXCHANGES:
         f"DEFAULT_EXCHANGE is malformed ({DEFAULT_EXCHANGE!r}): one of {', '.join(EXCHANGES)}"
     )
 STALE_AFTER_SECONDS = read("STALE_AFTER_SECONDS", env.int, 30)
+# A live session whose worker died (stale heartbeat, restarted node) is resumed from its
+# checkpoint by another worker; false keeps "failed: worker lost" (SPEC §18).
+RESUME_LOST_SESSIONS = read("RESUME_LOST_SESSIONS", env.bool, True)
+# The runner keeps trades, events and heartbeats in memory for a database outage this long,
+# then gives up (fails the session once the database is back, or the reaper does).
+DB_OUTAGE_SECONDS = read("DB_OUTAGE_SECONDS", env.int, 120)
 PICKUP_TIMEOUT_SECONDS = read("PICKUP_TIMEOUT_SECONDS", env.int, 120)
 STRATEGY_PACKAGES = read("STRATEGY_PACKAGES", env.list, [])
 # Finished sessions older than this many days go to cold storage daily (unset: never).
@@ -242,8 +281,16 @@ SECURE_HSTS_PRELOAD = read("SECURE_HSTS_PRELOAD", env.bool, not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"once_per_minute": {"()": "config.logs.OncePerMinute"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_throttled": {"class": "logging.StreamHandler", "filters": ["once_per_minute"]},
+    },
     "root": {"handlers": ["console"], "level": read("LOG_LEVEL", env.str, "INFO")},
     # Django's own logger has a console handler in DEBUG; don't print its lines twice.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        # Cache outages (django-redis' ignored exceptions): one line a minute, not one a call.
+        "sessions_app.cache": {"handlers": ["console_throttled"], "propagate": False},
+    },
 }
