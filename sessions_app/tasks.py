@@ -1,13 +1,16 @@
 """Thin Celery tasks: take ids, call the execution adapter or a service."""
 
 import logging
+import os
+import signal
 
+import billiard.process
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 from django.conf import settings
 
 from sessions_app import services
-from sessions_app.execution import session_execute, worker_name
+from sessions_app.execution import session_execute, shutdown_requested, worker_name
 from sessions_app.services import notifications
 from sessions_app.services.queueing import SESSION_NOTIFY, SESSION_RUN, SESSIONS_REAP, SESSIONS_RETENTION
 
@@ -49,9 +52,39 @@ def session_notify(self, session_id: str, url: str, event: str) -> int | None:
 
 @worker_ready.connect
 def _fail_leftovers(sender=None, **kwargs):
-    """A worker that starts again fails what its previous life left running."""
+    """A worker that starts again fails (or, with RESUME_LOST_SESSIONS, resumes) what its
+    previous life left running."""
     if getattr(sender, "hostname", None):
         services.sessions_reap(restarted_node=sender.hostname)
+
+
+@worker_shutting_down.connect
+def _hand_back_on_shutdown(sig=None, how=None, **kwargs):
+    """A warm shutdown (SIGTERM, a deploy) does not wait for live sessions to end: each
+    runner of this process checkpoints and hands its session back within a second or two
+    (execution.shutdown_requested), so the worker exits in seconds. Pool children of a prefork
+    worker learn it by a SIGTERM of their own (handled below)."""
+    shutdown_requested.set()
+    if how == "Warm":
+        for child in billiard.process.active_children():
+            if child.pid:
+                try:
+                    os.kill(child.pid, signal.SIGTERM)
+                except OSError:
+                    pass  # it ended meanwhile
+
+
+@worker_process_init.connect
+def _hand_back_on_sigterm(**kwargs):
+    """In a prefork pool child: SIGTERM asks its runner to hand back, not to die mid-write."""
+    signal.signal(signal.SIGTERM, _child_sigterm)
+
+
+def _child_sigterm(signum, frame):
+    if shutdown_requested.is_set():  # a second one (the pool terminating): die as by default
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    shutdown_requested.set()
 
 
 retention_logger = logging.getLogger("sessions_app.retention")

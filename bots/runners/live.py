@@ -83,6 +83,7 @@ class _LiveRun:
         self.reported = 0
         self.resumed_after: int | None = None
         self.last_time: int | None = None
+        self.first_time: int | None = None
         self.candles = 0  # candles stepped (len(times) until a resume folds the curve)
         self.total = None
         if config.range_start is not None and config.range_end is not None:
@@ -148,6 +149,8 @@ class _LiveRun:
             self.pending = None
         eq = account.equity(closes)
         self.candles += 1
+        if self.first_time is None:
+            self.first_time = t
         self.last_time = t
         self.times.append(t)
         self.values.append(eq)
@@ -219,6 +222,7 @@ class _LiveRun:
         curve = downsample(times, np.asarray(self.values), bucket_size(len(times), CHECKPOINT_EQUITY_POINTS))
         return {
             "version": CHECKPOINT_VERSION,
+            "first_time": int(self.first_time),
             "last_time": int(self.last_time),
             "candles": self.candles,
             "exposed": self.exposed,
@@ -263,6 +267,7 @@ class _LiveRun:
         for waiting, rows in zip(self.waiting, state["waiting"], strict=True):
             waiting.update({int(r[0]): tuple(r) for r in rows})
         self.resumed_after = self.last_time = int(state["last_time"])
+        self.first_time = int(state["first_time"])
 
     def _finish(self, stopped: bool) -> Result:
         """Close the open position at the last close, as at the end of a backtest; report all."""
@@ -291,7 +296,7 @@ class _LiveRun:
             stopped=stopped,
             candles=self.candles,
             currency=account.currency,
-            first_time=times[0] if times else None,
+            first_time=self.first_time,
             last_time=self.last_time,
         )
 
