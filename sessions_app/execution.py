@@ -67,6 +67,11 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
     """Claim and run a session to its end; returns the final status (or `suspended`), or None
     if not claimed or taken over by another worker meanwhile."""
     worker = worker or worker_name()
+    if shutdown_requested.is_set():
+        # A worker going down may still take a message (its own hand-back among them): it is
+        # passed on untouched for a worker that stays.
+        services.session_pass_on(session_id=session_id)
+        return None
     session = services.session_claim(session_id=session_id, worker=worker, pid=os.getpid())
     if session is None:
         return None

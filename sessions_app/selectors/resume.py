@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bots.markets import market_spec
 from bots.simulator import Trade as EngineTrade
 from sessions_app.models import Run, Trade
@@ -10,8 +12,12 @@ TRADE_COLUMNS = ("run_id", *Trade.VALUE_FIELDS)  # services.trades' row shape
 
 
 def run_trade_rows(*, run: Run) -> list[tuple]:
-    """The run's trades as the runner inserted them (tuples of TRADE_COLUMNS), in order."""
-    return [tuple(row) for row in Trade.objects.filter(run=run).order_by("id").values_list(*TRADE_COLUMNS)]
+    """The run's trades as the runner inserted them (tuples of TRADE_COLUMNS: ints, strings
+    and floats, as the trades file wants them), in order."""
+    return [
+        tuple(float(value) if isinstance(value, Decimal) else value for value in row)
+        for row in Trade.objects.filter(run=run).order_by("id").values_list(*TRADE_COLUMNS)
+    ]
 
 
 def engine_trades(rows: list[tuple], run_currency: str) -> list[EngineTrade]:

@@ -224,6 +224,13 @@ def session_redispatch(*, session_id: str, worker: str, reason: str) -> bool:
     return True
 
 
+def session_pass_on(*, session_id: str) -> None:
+    """Queue an unclaimed running session's task again (a shutting-down worker received it)."""
+    session = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker__isnull=True).first()
+    if session is not None:
+        _dispatch(session.pk, session.type)
+
+
 def _dispatch(session_id: str, queue: str) -> None:
     """Queue the session's task again; with the broker down the pickup timeout of the reaper
     fails it later, as for a start whose message was lost."""
