@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, read, secret_key, session_limits
+from config.env import env, read, redis_cache, secret_key, session_limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(read("VAR_DIR", env.str, str(BASE_DIR / "var")))
@@ -91,26 +91,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------
 REDIS_URL = read("REDIS_URL", env.str, "")
+# Whichever cache is on Redis: its errors are ignored (a miss) and logged, throttled.
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "sessions_app.cache"
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": read("CACHE_PREFIX", env.str, "tp"),
-            # Redis down must not take pages or runners with it (SPEC §18): a failed cache
-            # call answers as a miss (reads fall back to the database) and is logged, at most
-            # once a minute (config.logs.OncePerMinute); short timeouts so a dead Redis costs
-            # a request well under a second.
-            "OPTIONS": {
-                "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-            },
-        }
-    }
-    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    DJANGO_REDIS_LOGGER = "sessions_app.cache"
+    CACHES = {"default": redis_cache(REDIS_URL, read("CACHE_PREFIX", env.str, "tp"))}
 else:
     CACHES = {
         "default": {

@@ -55,7 +55,17 @@ class Redis:
 
     def start(self) -> Redis:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             cwd=self.workdir,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -163,7 +173,14 @@ class Web:
         self.port = free_port()
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", "--nothreading", f"127.0.0.1:{self.port}"],
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                "--noreload",
+                "--nothreading",
+                f"127.0.0.1:{self.port}",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self.log,

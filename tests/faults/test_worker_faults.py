@@ -96,7 +96,9 @@ def test_a_sigtermed_worker_hands_the_session_back_and_another_resumes_it(
     stop_and_check_parity(operator_api, session_id)
 
 
-def test_a_sigkilled_workers_session_resumes_on_another_worker(worker_process, operator_api, settings, measured):
+def test_a_sigkilled_workers_session_resumes_on_another_worker(
+    worker_process, operator_api, settings, measured
+):
     settings.STALE_AFTER_SECONDS = 6
     first = worker_process(queues=("test",), name="crash-old@%h")
     session_id = start_live(operator_api)
