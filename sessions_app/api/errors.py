@@ -16,6 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from sessions_app import outages
 from sessions_app.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def exception_handler(exc, context):
         return Response(error_body(exc.message, exc.errors), status=exc.status)
     if isinstance(exc, DATABASE_DOWN):
         logger.warning("Database unavailable: %s", exc)
+        outages.database_down_noted()
         return Response(error_body(DATABASE_DOWN_MESSAGE), status=503, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
@@ -71,6 +73,7 @@ def not_found(request, exception=None):
 def database_down(request) -> HttpResponse:
     """The 503 answer while the database is down: the envelope under /api/, else a page that
     needs neither the database nor the request's context (templates/503.html)."""
+    outages.database_down_noted()  # the reaper of this process forgives heartbeats it delayed
     if request.path.startswith("/api/"):
         response = JsonResponse(error_body(DATABASE_DOWN_MESSAGE), status=503)
     else:

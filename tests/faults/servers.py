@@ -212,13 +212,59 @@ class Api:
 
 
 CREATE_OPERATOR = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Permission, User
+from django.contrib.sessions.backends.db import SessionStore
 from rest_framework.authtoken.models import Token
 user, _ = User.objects.get_or_create(username="faults")
 user.user_permissions.add(Permission.objects.get(codename="operate_session"))
-print(Token.objects.get_or_create(user=user)[0].key)
+login = SessionStore()
+login[SESSION_KEY] = str(user.pk)
+login[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+login[HASH_SESSION_KEY] = user.get_session_auth_hash()
+login.save()
+print(Token.objects.get_or_create(user=user)[0].key, login.session_key)
 """
 
 
-def operator_token(env: dict) -> str:
-    return manage(env, "shell", "-c", CREATE_OPERATOR).strip().splitlines()[-1]
+def operator_login(env: dict) -> tuple[str, str]:
+    """An operator in that database: (API token, a logged-in browser session's cookie value)."""
+    token, session_key = manage(env, "shell", "-c", CREATE_OPERATOR).strip().splitlines()[-1].split()
+    return token, session_key
+
+
+class Worker:
+    """A `celery worker` process (solo pool) with `env`: the product's worker as deployed."""
+
+    def __init__(self, env: dict, log_path: Path, *, queues: str = "test", name: str = "faults@%h"):
+        self.log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-P",
+                "solo",
+                "-Q",
+                queues,
+                "-n",
+                name,
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "WARNING",
+            ],  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.log.close()
