@@ -394,8 +394,8 @@ class SessionSink:
             )
             for t in trades
         ]
-        if not self.buffered:
-            trades_insert(rows)
+        if not self.buffered:  # a backtest's trades: waiting out an outage rather than failing
+            _until_database(lambda: trades_insert(rows), what="trades")
         self.trades.extend(rows)
         self.trade_count += len(rows)
         if self.buffered:
@@ -549,12 +549,15 @@ class SessionSink:
     # --- runs ------------------------------------------------------------------------------
 
     def begin_run(self, run: Run, index: int, *, resumed: bool = False) -> None:
-        services.run_begin(
-            run=run,
-            worker=self.worker,
-            pid=os.getpid(),
-            data_fingerprint=self.data_fingerprint,
-            resumed=resumed,
+        _until_database(
+            lambda: services.run_begin(
+                run=run,
+                worker=self.worker,
+                pid=os.getpid(),
+                data_fingerprint=self.data_fingerprint,
+                resumed=resumed,
+            ),
+            what="the run's start",
         )
         self.run, self.run_index = run, index
         if not resumed:
@@ -576,12 +579,15 @@ class SessionSink:
 
     def end_run(self, result, status: str) -> None:
         """The run's final results (everything up to a stop included) on its row and the session."""
-        services.session_results_save(
-            session=self.session,
-            run=self.run,
-            metrics=result.metrics,
-            equity=[[int(t), float(v)] for t, v in result.equity],
-            status=status,
+        _until_database(
+            lambda: services.session_results_save(
+                session=self.session,
+                run=self.run,
+                metrics=result.metrics,
+                equity=[[int(t), float(v)] for t, v in result.equity],
+                status=status,
+            ),
+            what="the run's results",
         )
         self.metrics = result.metrics
         self.log(
