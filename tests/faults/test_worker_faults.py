@@ -39,7 +39,9 @@ def claimed_by_other(session_id, old_worker):
     session = Session.objects.get(pk=session_id)
     if not session.worker or session.worker == old_worker:
         return None
-    told = SessionEvent.objects.filter(session_id=session_id, event_type="resumed").exists()
+    told = SessionEvent.objects.filter(
+        session_id=session_id, event_type="resumed", event_data__worker=session.worker
+    ).exists()
     return session if told else None
 
 
@@ -65,34 +67,49 @@ def stop_and_check_parity(operator_api, session_id) -> Session:
     return session
 
 
-def test_a_sigtermed_worker_hands_the_session_back_and_another_resumes_it(
-    worker_process, operator_api, settings, measured
-):
-    first = worker_process(queues=("test",), name="deploy-old@%h")
-    session_id = start_live(operator_api)
-    wait_for(lambda: trade_count(session_id) >= 2, timeout=90, message="trades on the first worker")
-    old_worker = Session.objects.get(pk=session_id).worker
-
+def hand_back(process, session_id) -> float:
+    """SIGTERM to the worker running the session: seconds until it exited (within 10 s)."""
     asked = time.monotonic()
-    first.send_signal(signal.SIGTERM)
-    first.wait(timeout=10)  # the warm shutdown completes within 10 s (SPEC §18)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=10)  # the warm shutdown completes within 10 s (SPEC §18)
     exited = time.monotonic() - asked
     handed = Session.objects.get(pk=session_id)
     assert handed.status == "running" and handed.worker is None
-    assert SessionEvent.objects.filter(session_id=session_id, event_type="suspended").count() == 1
-    before = trade_count(session_id)
+    return exited
 
-    restarted = time.monotonic()
-    worker_process(queues=("test",), name="deploy-new@%h")
-    resumed = wait_for(lambda: claimed_by_other(session_id, old_worker), timeout=60, message="the resume")
-    resume_seconds = time.monotonic() - restarted
-    assert SessionEvent.objects.filter(session_id=session_id, event_type="resumed").count() == 1
-    assert resumed.status == "running" and not resumed.error
-    wait_for(lambda: trade_count(session_id) >= before + 2, timeout=60, message="trades after the resume")
-    measured(
-        f"SIGTERM: worker exited {exited:.1f} s after the signal; the session resumed "
-        f"{resume_seconds:.1f} s after a new worker was started"
-    )
+
+def test_a_sigtermed_worker_hands_the_session_back_and_another_resumes_it(
+    worker_process, operator_api, settings, measured
+):
+    """Interrupted twice (two deploys), resumed twice: the trades of one uninterrupted run."""
+    process = worker_process(queues=("test",), name="deploy-1@%h")
+    session_id = start_live(operator_api)
+    wait_for(lambda: trade_count(session_id) >= 2, timeout=90, message="trades on the first worker")
+    for deploy in (2, 3):
+        old_worker = Session.objects.get(pk=session_id).worker
+        exited = hand_back(process, session_id)
+        assert (
+            SessionEvent.objects.filter(session_id=session_id, event_type="suspended").count() == deploy - 1
+        )
+        before = trade_count(session_id)
+
+        restarted = time.monotonic()
+        process = worker_process(queues=("test",), name=f"deploy-{deploy}@%h")
+        resumed = wait_for(
+            lambda old=old_worker: claimed_by_other(session_id, old), timeout=60, message="the resume"
+        )
+        resume_seconds = time.monotonic() - restarted
+        assert SessionEvent.objects.filter(session_id=session_id, event_type="resumed").count() == deploy - 1
+        assert resumed.status == "running" and not resumed.error
+        wait_for(
+            lambda count=before: trade_count(session_id) >= count + 2,
+            timeout=60,
+            message="trades after the resume",
+        )
+        measured(
+            f"SIGTERM #{deploy - 1}: worker exited {exited:.1f} s after the signal; the session resumed "
+            f"{resume_seconds:.1f} s after a new worker was started"
+        )
     stop_and_check_parity(operator_api, session_id)
 
 
