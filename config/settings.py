@@ -170,8 +170,9 @@ STALE_AFTER_SECONDS = read("STALE_AFTER_SECONDS", env.int, 30)
 # A live session whose worker died (stale heartbeat, restarted node) is resumed from its
 # checkpoint by another worker; false keeps "failed: worker lost" (SPEC §18).
 RESUME_LOST_SESSIONS = read("RESUME_LOST_SESSIONS", env.bool, True)
-# The runner keeps trades, events and heartbeats in memory for a database outage this long,
-# then gives up (fails the session once the database is back, or the reaper does).
+# A live runner keeps its trades, events and heartbeats in memory for as long as the database
+# is down; its writes that must land (a backtest's trades, the final status) wait this long
+# for it, then raise (the session is failed, or lost and resumed, once it is back).
 DB_OUTAGE_SECONDS = read("DB_OUTAGE_SECONDS", env.int, 120)
 PICKUP_TIMEOUT_SECONDS = read("PICKUP_TIMEOUT_SECONDS", env.int, 120)
 STRATEGY_PACKAGES = read("STRATEGY_PACKAGES", env.list, [])
