@@ -3,6 +3,7 @@
 import logging
 import os
 import signal
+import threading
 
 import billiard.process
 from celery import shared_task
@@ -19,7 +20,15 @@ from sessions_app.services.queueing import SESSION_NOTIFY, SESSION_RUN, SESSIONS
 def session_run(self, session_id: str) -> str | None:
     """Run one session to its end. Acked early: a session is never redelivered mid-run (the
     claim would refuse it anyway); a lost worker is noticed by the heartbeat reaper."""
-    return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+    if not (_in_pool_child and threading.current_thread() is threading.main_thread()):
+        return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+    # A prefork pool child: while it runs a session, SIGTERM (forwarded by the shutting-down
+    # main process) asks the runner to hand back instead of exiting mid-write.
+    previous = signal.signal(signal.SIGTERM, _child_sigterm)
+    try:
+        return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @shared_task(name=SESSIONS_REAP, ignore_result=True)
@@ -74,10 +83,15 @@ def _hand_back_on_shutdown(sig=None, how=None, **kwargs):
                     pass  # it ended meanwhile
 
 
+_in_pool_child = False
+
+
 @worker_process_init.connect
-def _hand_back_on_sigterm(**kwargs):
-    """In a prefork pool child: SIGTERM asks its runner to hand back, not to die mid-write."""
-    signal.signal(signal.SIGTERM, _child_sigterm)
+def _note_pool_child(**kwargs):
+    """This process is a prefork pool child (billiard installs its own SIGTERM handler after
+    this signal, so session_run installs the hand-back handler while a session runs)."""
+    global _in_pool_child
+    _in_pool_child = True
 
 
 def _child_sigterm(signum, frame):

@@ -119,7 +119,7 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
     processes = []
     paused = ExitStack()
 
-    def start(*, queues=("test",), extra_env=None, name=None):
+    def start(*, queues=("test",), extra_env=None, name=None, pool="solo"):
         paused.enter_context(queues_paused(_shared_worker, queues))
         env = {
             **os.environ,
@@ -138,7 +138,9 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
                 "config",
                 "worker",
                 "-P",
-                "solo",
+                pool,
+                "-c",
+                "1",
                 "-Q",
                 ",".join(queues),
                 "-n",

@@ -147,3 +147,18 @@ def test_a_sigkilled_workers_session_resumes_on_another_worker(
         f"(STALE_AFTER_SECONDS={settings.STALE_AFTER_SECONDS}, lazy reaper every 5 s)"
     )
     stop_and_check_parity(operator_api, session_id)
+
+
+def test_a_prefork_worker_hands_its_sessions_back_on_sigterm_too(worker_process, operator_api, measured):
+    """As the Procfile runs workers (prefork pool): the pool child running the session is told
+    by the shutting-down main process and hands the session back."""
+    process = worker_process(queues=("test",), name="prefork-old@%h", pool="prefork")
+    session_id = start_live(operator_api)
+    wait_for(lambda: trade_count(session_id) >= 2, timeout=90, message="trades on the prefork worker")
+    old_worker = Session.objects.get(pk=session_id).worker
+    exited = hand_back(process, session_id)
+    assert SessionEvent.objects.filter(session_id=session_id, event_type="suspended").count() == 1
+    worker_process(queues=("test",), name="prefork-new@%h", pool="prefork")
+    wait_for(lambda: claimed_by_other(session_id, old_worker), timeout=60, message="the resume")
+    measured(f"SIGTERM (prefork): worker exited {exited:.1f} s after the signal")
+    stop_and_check_parity(operator_api, session_id)
