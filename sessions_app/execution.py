@@ -64,14 +64,13 @@ def worker_name(node: str | None = None) -> str:
 
 
 def session_execute(*, session_id: str, worker: str | None = None) -> str | None:
-    """Claim and run a session to its end; returns the final status (or `suspended`), or None
-    if not claimed or taken over by another worker meanwhile."""
+    """Claim and run a session to its end; returns the final status, or None if not claimed
+    or taken over by another worker meanwhile, or SUSPENDED: handed back (or not taken) on
+    this worker's shutdown, for the task to queue it again for another worker."""
     worker = worker or worker_name()
     if shutdown_requested.is_set():
-        # A worker going down may still take a message (its own hand-back among them): it is
-        # passed on untouched for a worker that stays.
-        services.session_pass_on(session_id=session_id)
-        return None
+        # A worker going down may still take a message: not run here, the task passes it on.
+        return SUSPENDED
     session = services.session_claim(session_id=session_id, worker=worker, pid=os.getpid())
     if session is None:
         return None

@@ -11,7 +11,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutting_do
 from django.conf import settings
 
 from sessions_app import services
-from sessions_app.execution import session_execute, shutdown_requested, worker_name
+from sessions_app.execution import SUSPENDED, session_execute, shutdown_requested, worker_name
 from sessions_app.services import notifications
 from sessions_app.services.queueing import SESSION_NOTIFY, SESSION_RUN, SESSIONS_REAP, SESSIONS_RETENTION
 
@@ -21,14 +21,34 @@ def session_run(self, session_id: str) -> str | None:
     """Run one session to its end. Acked early: a session is never redelivered mid-run (the
     claim would refuse it anyway); a lost worker is noticed by the heartbeat reaper."""
     if not (_in_pool_child and threading.current_thread() is threading.main_thread()):
-        return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
-    # A prefork pool child: while it runs a session, SIGTERM (forwarded by the shutting-down
-    # main process) asks the runner to hand back instead of exiting mid-write.
-    previous = signal.signal(signal.SIGTERM, _child_sigterm)
+        status = session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+    else:
+        # A prefork pool child: while it runs a session, SIGTERM (forwarded by the shutting-down
+        # main process) asks the runner to hand back instead of exiting mid-write.
+        previous = signal.signal(signal.SIGTERM, _child_sigterm)
+        try:
+            status = session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    if status == SUSPENDED:
+        # This worker is going down: it stops taking messages first, so the one queued now
+        # goes to a worker that stays (a solo worker would take it back, again and again).
+        _stop_consuming()
+        services.session_pass_on(session_id=session_id)
+    return status
+
+
+_consumer = None  # this worker's consumer (the main process's), from worker_ready
+
+
+def _stop_consuming() -> None:
+    if _consumer is None or _in_pool_child:
+        return  # a pool child consumes nothing itself; its main process is shutting down
     try:
-        return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        for queue in list(_consumer.task_consumer.queues):
+            _consumer.cancel_task_queue(queue.name)
+    except Exception:  # the hand-back goes on; at worst this worker passes the message on again
+        logging.getLogger(__name__).exception("Could not stop consuming before a hand-back")
 
 
 @shared_task(name=SESSIONS_REAP, ignore_result=True)
@@ -63,6 +83,8 @@ def session_notify(self, session_id: str, url: str, event: str) -> int | None:
 def _fail_leftovers(sender=None, **kwargs):
     """A worker that starts again fails (or, with RESUME_LOST_SESSIONS, resumes) what its
     previous life left running."""
+    global _consumer
+    _consumer = sender
     if getattr(sender, "hostname", None):
         services.sessions_reap(restarted_node=sender.hostname)
 
@@ -88,10 +110,11 @@ _in_pool_child = False
 
 @worker_process_init.connect
 def _note_pool_child(**kwargs):
-    """This process is a prefork pool child (billiard installs its own SIGTERM handler after
-    this signal, so session_run installs the hand-back handler while a session runs)."""
+    """Whether this process is a prefork pool child (billiard installs its own SIGTERM handler
+    after this signal, so session_run installs the hand-back handler while a session runs).
+    The solo pool sends the signal too, in the main process: Celery's own handler stays."""
     global _in_pool_child
-    _in_pool_child = True
+    _in_pool_child = billiard.process.current_process().name != "MainProcess"
 
 
 def _child_sigterm(signum, frame):

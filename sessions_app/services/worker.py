@@ -193,8 +193,9 @@ def session_progress_write(
 
 
 def session_suspend(*, session: Session, worker: str) -> bool:
-    """A worker's warm shutdown hands a session back: no worker, an event `suspended`, and the
-    task queued again so any worker resumes it from its checkpoint (session_claim takes it)."""
+    """A worker's warm shutdown hands a session back: no worker and an event `suspended`. The
+    task then queues it again (session_pass_on) once its worker has stopped consuming, and any
+    worker resumes it from its checkpoint (session_claim takes it)."""
     with transaction.atomic():
         handed = Session.objects.filter(pk=session.pk, status=Status.RUNNING, worker=worker).update(
             worker=None, pid=None, heartbeat_at=timezone.now()
@@ -202,7 +203,6 @@ def session_suspend(*, session: Session, worker: str) -> bool:
         if not handed:
             return False
         event_record(session=session, event_type="suspended", data={"worker": worker})
-        transaction.on_commit(lambda: _dispatch(session.pk, session.type))
     return True
 
 
@@ -225,7 +225,8 @@ def session_redispatch(*, session_id: str, worker: str, reason: str) -> bool:
 
 
 def session_pass_on(*, session_id: str) -> None:
-    """Queue an unclaimed running session's task again (a shutting-down worker received it)."""
+    """Queue an unclaimed running session's task again: one a shutting-down worker handed
+    back or received."""
     session = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker__isnull=True).first()
     if session is not None:
         _dispatch(session.pk, session.type)
