@@ -42,7 +42,7 @@ def test_reads_and_the_session_survive_redis_down_for_20_seconds(
         assert operator_api.post(f"/api/sessions/{session_id}/start").status_code == 200
         # The start went to the test run's broker, which this worker does not read: the same
         # message to the worker's broker (a duplicate left behind is refused by the claim).
-        broker = Celery("faults", broker=redis.url)
+        broker = Celery("faults", broker=redis.url, set_as_current=False)
         broker.conf.broker_transport_options = {"global_keyprefix": f"{prefix}:"}
         broker.send_task("sessions.run", args=[session_id], queue="test", ignore_result=True)
         broker.close()
