@@ -109,10 +109,17 @@ def run_grid(
 
 
 def run_live(
-    config: RunConfig, feed: Iterable[Any], sink: Sink, clock: Callable[[], float] = _time.monotonic
+    config: RunConfig,
+    feed: Iterable[Any],
+    sink: Sink,
+    clock: Callable[[], float] = _time.monotonic,
+    *,
+    resume: dict[str, Any] | None = None,
+    resume_trades: list | None = None,
 ) -> Result:
     """Paper-trade `config` on a live feed until the sink says stop, the feed ends, or
-    a candle opens at or after `range_end` (when set).
+    a candle opens at or after `range_end` (when set). `resume`: go on from a checkpoint the
+    sink was handed (`on_checkpoint`), with the trades reported before it.
 
     The feed yields None (a tick while waiting; at least once a second) or the newly closed
     candles: a Candles (one market) or a list of Candles in market order.
@@ -125,6 +132,8 @@ def run_live(
         report_every=REPORT_EVERY,
         stop_check_every=STOP_CHECK_EVERY,
         metrics_every=LIVE_METRICS_EVERY,
+        resume=resume,
+        resume_trades=resume_trades,
     )
 
 

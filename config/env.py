@@ -67,3 +67,16 @@ def secret_key(name: str, var_dir: Path) -> str:
             f"{name} is unset and {key_file} is empty: delete it to generate a new key"
         )
     return key
+
+
+def redis_cache(url: str, prefix: str) -> dict[str, Any]:
+    """The cache on Redis. Redis down must not take pages or runners with it (SPEC §18): a
+    failed cache call answers as a miss (reads fall back to the database) and is logged, at
+    most once a minute (config.logs.OncePerMinute); short timeouts so a dead Redis costs a
+    request well under a second."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": prefix,
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }

@@ -41,6 +41,12 @@ class RequestIdMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, HANDLED_BY_DJANGO):
             return None
+        if isinstance(exception, errors.DATABASE_DOWN):
+            # Not a bug of ours: the database is down (or restarting). 503, in DEBUG too.
+            logger.warning("Database unavailable in %s %s: %s", request.method, request.path, exception)
+            response = errors.database_down(request)
+            response._has_been_logged = True
+            return response
         if settings.DEBUG and not request.path.startswith("/api/"):
             return None  # Django's debug page, traceback and all
         logger.error(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, read, secret_key, session_limits
+from config.env import env, read, redis_cache, secret_key, session_limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(read("VAR_DIR", env.str, str(BASE_DIR / "var")))
@@ -82,20 +82,21 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 elif _db["ENGINE"] in ("django.db.backends.mysql",):
-    _db.setdefault("OPTIONS", {}).update({"charset": "utf8mb4", "isolation_level": "read committed"})
+    # connect_timeout: a database that is down answers "unavailable" (503) within seconds.
+    _db.setdefault("OPTIONS", {}).update(
+        {"charset": "utf8mb4", "isolation_level": "read committed", "connect_timeout": 3}
+    )
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------
 REDIS_URL = read("REDIS_URL", env.str, "")
+# Whichever cache is on Redis: its errors are ignored (a miss) and logged, throttled.
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "sessions_app.cache"
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": read("CACHE_PREFIX", env.str, "tp"),
-        }
-    }
+    CACHES = {"default": redis_cache(REDIS_URL, read("CACHE_PREFIX", env.str, "tp"))}
 else:
     CACHES = {
         "default": {
@@ -119,8 +120,26 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    # A key prefix keeps several installations (or a test run) apart on one Redis.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": read("CELERY_BROKER_PREFIX", env.str, "")}
+    # A key prefix keeps several installations (or a test run) apart on one Redis. Short
+    # socket timeouts: a start with the broker down is refused in about a second (SPEC §18).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "global_keyprefix": read("CELERY_BROKER_PREFIX", env.str, ""),
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": 5.0,
+    }
+# A publish with the broker down fails fast (a start answers 503, the session stays created):
+# two quick retries, never the default's open-ended connection retries in the web process.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# A worker that lost its broker keeps its running sessions and reconnects for ever.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False  # early ack: a long session is never redelivered mid-run
@@ -148,6 +167,13 @@ if DEFAULT_EXCHANGE not in EXCHANGES:
         f"DEFAULT_EXCHANGE is malformed ({DEFAULT_EXCHANGE!r}): one of {', '.join(EXCHANGES)}"
     )
 STALE_AFTER_SECONDS = read("STALE_AFTER_SECONDS", env.int, 30)
+# A live session whose worker died (stale heartbeat, restarted node) is resumed from its
+# checkpoint by another worker; false keeps "failed: worker lost" (SPEC §18).
+RESUME_LOST_SESSIONS = read("RESUME_LOST_SESSIONS", env.bool, True)
+# A live runner keeps its trades, events and heartbeats in memory for as long as the database
+# is down; its writes that must land (a backtest's trades, the final status) wait this long
+# for it, then raise (the session is failed, or lost and resumed, once it is back).
+DB_OUTAGE_SECONDS = read("DB_OUTAGE_SECONDS", env.int, 120)
 PICKUP_TIMEOUT_SECONDS = read("PICKUP_TIMEOUT_SECONDS", env.int, 120)
 # A sweep with more runs to compute than this asks one more worker process per this many runs
 # to share it (each takes runs one by one until none is left). 10: a 100-run sweep of 30 days
@@ -251,8 +277,16 @@ SECURE_HSTS_PRELOAD = read("SECURE_HSTS_PRELOAD", env.bool, not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"once_per_minute": {"()": "config.logs.OncePerMinute"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_throttled": {"class": "logging.StreamHandler", "filters": ["once_per_minute"]},
+    },
     "root": {"handlers": ["console"], "level": read("LOG_LEVEL", env.str, "INFO")},
     # Django's own logger has a console handler in DEBUG; don't print its lines twice.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        # Cache outages (django-redis' ignored exceptions): one line a minute, not one a call.
+        "sessions_app.cache": {"handlers": ["console_throttled"], "propagate": False},
+    },
 }

@@ -31,3 +31,9 @@ class Conflict(ServiceError):
 
 class NotFound(ServiceError):
     status = 404
+
+
+class Unavailable(ServiceError):
+    """A part the request needs (the broker, the database) is down; try again (503)."""
+
+    status = 503

@@ -4,6 +4,12 @@ The Celery task calls `session_execute`. It claims the session, hands the engine
 records trades, equity, logs and progress, and asks "should I stop?"; a side thread stamps
 the heartbeat and reads the stop flag every second, so a busy or waiting runner is never
 mistaken for a lost one and a stop is seen within a second.
+
+Faults (SPEC §18): a live session's trades, events, heartbeat and checkpoint are written
+together (services.session_progress_write); while the database is down they wait in memory
+and go out, in order and once, when it is back. The cache is best effort. A worker's warm
+shutdown (`shutdown_requested`) hands its sessions back (event `suspended`); any worker
+resumes them, a live one from its checkpoint, replaying the candles it missed.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.utils import timezone
 
 from bots import runner as engine
 from bots.archive import check_times
+from bots.candles import timeframe_seconds
 from bots.metrics import bucket_size, downsample
-from sessions_app import selectors, services
+from sessions_app import outages, selectors, services
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
 from sessions_app.services.trades import trades_file_write, trades_insert
@@ -41,6 +49,15 @@ from strategies_app.market_data import (
 from strategies_app.models import Market
 
 log = logging.getLogger(__name__)
+cache_log = logging.getLogger("sessions_app.cache")  # throttled: once a minute (settings)
+
+# The database went away (restarting, unreachable): wait and write again, never fail for it.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+# Set by the worker's warm shutdown (tasks.py): every runner of this process hands back.
+shutdown_requested = threading.Event()
+# How a run ended besides its status: handed back on shutdown; taken over by another worker.
+SUSPENDED = "suspended"
+DISOWNED = "disowned"
 
 HEARTBEAT_SECONDS = 3  # well inside STALE_AFTER_SECONDS (30 by default)
 CACHE_SECONDS = 1.0  # live progress to the cache at most this often
@@ -54,23 +71,31 @@ def worker_name(node: str | None = None) -> str:
 
 
 def session_execute(*, session_id: str, worker: str | None = None) -> str | None:
-    """Claim and run a session to its end; returns the final status, or None if not claimed."""
-    session = services.session_claim(session_id=session_id, worker=worker or worker_name(), pid=os.getpid())
+    """Claim and run a session to its end; returns the final status, or None if not claimed
+    or taken over by another worker meanwhile, or SUSPENDED: handed back (or not taken) on
+    this worker's shutdown, for the task to queue it again for another worker."""
+    worker = worker or worker_name()
+    if shutdown_requested.is_set():
+        # A worker going down may still take a message: not run here, the task passes it on.
+        return SUSPENDED
+    session = services.session_claim(session_id=session_id, worker=worker, pid=os.getpid())
     if session is None:
         return None
     if session.type == SessionType.BACKTEST:
-        return _backtest_execute(session, worker=worker or worker_name(), coordinate=True)
-    sink = SessionSink(session)
+        return _backtest_execute(session, worker=worker, coordinate=True)
+    sink = SessionSink(session, worker)
     monitor = Monitor(session, sink)
     monitor.start()
     status, error, data = Status.COMPLETED, None, None
     try:
         sink.log(
             f"Started {session.type} {session.strategy} on {session.exchange}:{session.market} "
-            f"({session.timeframe}) on {worker or worker_name()}"
+            f"({session.timeframe}) on {worker}"
         )
-        stopped = _run(session, sink)
-        if stopped or session.type != SessionType.BACKTEST:
+        outcome = _run(session, sink)
+        if outcome in (SUSPENDED, DISOWNED):
+            status = outcome
+        elif outcome == Status.STOPPED or session.type != SessionType.BACKTEST:
             status = Status.STOPPED
     except Exception as exc:  # the strategy's or the data's fault: the session fails, the worker lives
         status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
@@ -79,36 +104,117 @@ def session_execute(*, session_id: str, worker: str | None = None) -> str | None
         data = {"traceback": summary[-4000:]}
     finally:
         monitor.stop()
-    # The final progress, then the final status: a short run may end before any heartbeat.
-    services.session_heartbeat(session_id=session.pk, progress_done=sink.done, progress_total=sink.total)
-    services.session_finish(
-        session=session,
-        status=status,
-        error=error,
-        data=data if status == Status.FAILED else sink.final_event_data(),
-    )
+    if sink.disowned:
+        status = DISOWNED
+    if status == DISOWNED:
+        sink.log("Taken over by another worker: this one stops, writing nothing more.")
+    elif status == SUSPENDED:
+        # Everything up to the last checkpoint, then the hand-back: any worker resumes it.
+        _until_database(lambda: sink.flush(final=True), what="the last checkpoint")
+        _until_database(
+            lambda: services.session_suspend(session=session, worker=worker), what="the hand-back"
+        )
+        sink.log(f"Suspended on {worker}'s shutdown; any worker resumes it from its checkpoint.")
+    else:
+        _finish(session, sink, worker, status, error, data)
     sink.close()
-    cache.delete_many([progress_key(session.pk), equity_key(session.pk)])
+    if status not in (SUSPENDED, DISOWNED):
+        _cache_best_effort(cache.delete_many, [progress_key(session.pk), equity_key(session.pk)])
     close_old_connections()
-    return status
+    return None if status == DISOWNED else status
 
 
-def _run(session: Session, sink: SessionSink) -> bool:
-    """Run the live session's run with the engine; True when a stop cut it short."""
+def _finish(session: Session, sink: SessionSink, worker: str, status: str, error, data) -> None:
+    """The final writes, each waiting out a database outage: what the runner still holds, the
+    final progress, then the final status (a short run may end before any heartbeat)."""
+    if sink.buffered:
+        _until_database(lambda: sink.flush(final=True), what="the last trades")
+    _until_database(
+        lambda: services.session_heartbeat(
+            session_id=session.pk, progress_done=sink.done, progress_total=sink.total, worker=worker
+        ),
+        what="the final progress",
+    )
+    _until_database(
+        lambda: services.session_finish(
+            session=session,
+            status=status,
+            error=error,
+            data=data if status == Status.FAILED else sink.final_event_data(),
+            worker=worker,
+        ),
+        what="the final status",
+    )
+
+
+def _until_database(write, *, what: str):
+    """`write()`, tried again every second while the database is down (DB_OUTAGE_SECONDS at
+    most, then its error is raised)."""
+    deadline = time.monotonic() + settings.DB_OUTAGE_SECONDS
+    while True:
+        try:
+            return write()
+        except DATABASE_DOWN as exc:
+            outages.database_down_noted()
+            _connection_reset()
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("Database down while writing %s (%s); trying again", what, exc)
+            time.sleep(1.0)
+
+
+def _connection_reset() -> None:
+    """Drop this thread's broken connection: the next query opens a new one."""
+    try:
+        connection.close()
+    except Exception:  # closing a dead connection may fail too; it is gone either way
+        pass
+
+
+def _cache_best_effort(call, *args, **kwargs):
+    """A cache write must never fail a session (SPEC §18): its error is logged, once a minute."""
+    try:
+        return call(*args, **kwargs)
+    except Exception as exc:
+        cache_log.warning("Cache write failed (%s): %s", type(exc).__name__, exc)
+        return None
+
+
+def _run(session: Session, sink: SessionSink) -> str:
+    """Run the live session's (or scraper's) run with the engine; the status it ends with
+    (stopped), or SUSPENDED (handed back on shutdown), or DISOWNED (taken over)."""
     markets = _market_specs(session)
     runs = list(session.runs.order_by("id"))
+    resumed = any(run.worker for run in runs)  # it ran before: handed back or its worker lost
+    if resumed:
+        sink.resumed_event()
     run = runs[0]
-    sink.begin_run(run, 0)
-    feed = exchange_get(session.exchange).live([m.symbol for m in markets], session.timeframe)
+    feed_start, resume, resume_trades = None, None, None
+    if session.type == SessionType.TEST and run.checkpoint:
+        resume = run.checkpoint
+        services.run_resume(run=run, checkpoint=resume)
+        rows = selectors.run_trade_rows(run=run)
+        resume_trades = selectors.engine_trades(rows, markets[0].settle)
+        sink.resume_from(rows, resume)
+        # The feed catches up from the candle after the checkpoint: the missed ones replay.
+        feed_start = resume["last_time"] + timeframe_seconds(session.timeframe)
+    sink.begin_run(run, 0, resumed=resumed)
+    feed = exchange_get(session.exchange).live(
+        [m.symbol for m in markets], session.timeframe, start=feed_start
+    )
     if session.type == SessionType.SCRAPER:
         result = engine.run_scraper(
             _config(session, run, markets), feed, sink, archive_root=str(settings.DATA_ROOT)
         )
     else:
-        result = engine.run_live(_config(session, run, markets), feed, sink)
+        result = engine.run_live(
+            _config(session, run, markets), feed, sink, resume=resume, resume_trades=resume_trades
+        )
+    if sink.handback or sink.disowned:
+        return DISOWNED if sink.disowned else SUSPENDED
     sink.end_run(result, Status.STOPPED)
     sink.write_trades_file()
-    return True
+    return Status.STOPPED
 
 
 # --- backtests: one session's runs shared by every process that takes part ---------------
@@ -190,7 +296,10 @@ def _sweep_prepare(session: Session, sink: SessionSink) -> SweepPlan:
     run is left to compute (a generated exchange's fingerprint needs none)."""
     markets = _market_specs(session)
     symbols = [m.symbol for m in markets]
-    runs = list(session.runs.order_by("id"))
+    every_run = list(session.runs.order_by("id"))
+    if any(run.worker for run in every_run):  # it ran before, its worker lost: completed runs kept
+        sink.resumed_event()
+    runs = [run for run in every_run if run.status == Status.CREATED]
     candles = None
     # Once per session: every run of a sweep reads the same candles. Known without loading
     # them for generated candles and for archive files unchanged since the last hash.
@@ -231,7 +340,9 @@ def _sweep_prepare(session: Session, sink: SessionSink) -> SweepPlan:
 
 def _runs_compute(session: Session, sink: SessionSink, plan: SweepPlan) -> None:
     """Take the session's next run and compute it, until none is left or a stop is asked."""
-    while not sink.should_stop():
+    while not sink.should_stop() and not shutdown_requested.is_set():
+        # A warm shutdown: the run in hand ends, no new one is taken; the others (or, once
+        # no process heartbeats the session, the resumed session) compute the rest.
         run = services.run_claim_next(session_id=session.pk, worker=sink.worker, pid=sink.pid)
         if run is None:
             return
@@ -325,14 +436,19 @@ def _iso(ts: int | None) -> str:
 
 class SessionSink:
     """What the engine reports, recorded: trades in the Trade table, progress and live
-    metrics in the cache, checkpoints on the rows, lines in the session's log file."""
+    metrics in the cache, checkpoints on the rows, lines in the session's log file.
 
-    def __init__(self, session: Session, *, worker: str | None = None, pid: int | None = None):
+    A live (test) session is `buffered`: its trades, events, checkpoint and heartbeat wait in
+    memory and go to the database together (`flush`), after each trade and every heartbeat;
+    a write the database refuses stays queued, in order, for the next try."""
+
+    def __init__(self, session: Session, worker: str | None = None, *, pid: int | None = None):
         self.session = session
         # Who computes the runs this sink records: a sweep's chunks run in other processes
         # than the one that claimed the session.
         self.worker = worker or session.worker or worker_name()
         self.pid = pid or session.pid or os.getpid()
+        self.buffered = session.type == SessionType.TEST
         self.candle_count: int | None = None  # per run, once known
         self.first_traceback: str | None = None
         self.run: Run | None = None
@@ -341,6 +457,8 @@ class SessionSink:
         self.runs_total = 1
         self.data_fingerprint: str | None = None
         self.stop_event = threading.Event()
+        self.handback = False  # the worker shuts down: hand the session back, do not end it
+        self.disowned = False  # another worker runs it now: write nothing more
         self.done = 0
         self.total: int | None = None
         self.trade_count = 0
@@ -349,6 +467,15 @@ class SessionSink:
         self.equity: list[list[float]] = []
         self._last_cache = 0.0
         self._lock = threading.Lock()
+        # The buffered writes: rows and events not yet in the database, the newest checkpoint
+        # and how many of the rows and events it counts (a flush writes no trade without it).
+        self._write_lock = threading.Lock()
+        self._pending_trades: list[tuple] = []
+        self._pending_events: list[tuple[str, dict, Any]] = []
+        self._checkpoint: dict | None = None
+        self._mark = (0, 0)
+        self._last_write = time.monotonic()
+        self.down_since: float | None = None  # when the current database outage began
         log_dir = Path(settings.DATA_ROOT) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"session_{session.pk}.log"
@@ -358,9 +485,22 @@ class SessionSink:
     # --- the engine's Sink protocol --------------------------------------------------------
 
     def should_stop(self) -> bool:
+        if self.disowned:
+            return True
+        if shutdown_requested.is_set() and not self.stop_event.is_set():
+            # From here on the engine's wind-down (closing the position at the last close) is
+            # not recorded: the session goes on elsewhere from its last checkpoint.
+            self.handback = True
+            return True
         return self.stop_event.is_set()
 
+    @property
+    def frozen(self) -> bool:
+        return self.handback or self.disowned
+
     def on_progress(self, done: int, total: int | None) -> None:
+        if self.frozen:
+            return
         with self._lock:
             if total is not None and self.runs_total > 1:
                 # A sweep's progress counts candles across all its runs.
@@ -369,7 +509,7 @@ class SessionSink:
         self._publish()
 
     def on_trades(self, trades: list) -> None:
-        if not trades or self.run is None:
+        if not trades or self.run is None or self.frozen:
             return
         if hasattr(trades, "columns"):  # the engine's TradeLog: rows from its columns, no records
             columns = trades.columns()
@@ -377,12 +517,17 @@ class SessionSink:
             rows = list(zip(repeat(self.run.pk, len(trades)), *fields, strict=True))
         else:
             rows = self._rows(trades)
-        trades_insert(rows)
+        if not self.buffered:  # a backtest's trades: waiting out an outage rather than failing
+            _until_database(lambda: trades_insert(rows), what="trades")
         self.trades.extend(rows)
         self.trade_count += len(rows)
-        if self.session.type == SessionType.TEST:
-            for trade in trades:  # a live session's story tells each trade
-                services.event_record(session=self.session, event_type="trade", data=_trade_dict(trade))
+        if self.buffered:
+            now = timezone.now()
+            with self._lock:
+                self._pending_trades.extend(rows)
+                # A live session's story tells each trade.
+                self._pending_events.extend(("trade", _trade_dict(trade), now) for trade in trades)
+            for trade in trades:
                 self.log(
                     f"Trade {trade.side} {trade.market} {trade.entry_price} -> {trade.exit_price} "
                     f"pnl {trade.realized_pnl:.8g}"
@@ -406,7 +551,21 @@ class SessionSink:
             for t in trades
         ]
 
+    def on_checkpoint(self, state: dict[str, Any]) -> None:
+        """The live runner's state after a report: written with the trades it counts, at once
+        after a trade, else at least every heartbeat."""
+        if self.frozen or not self.buffered:
+            return
+        with self._lock:
+            self._checkpoint = state
+            self._mark = (len(self._pending_trades), len(self._pending_events))
+            due = bool(self._pending_trades) or time.monotonic() - self._last_write >= HEARTBEAT_SECONDS
+        if due and self.down_since is None:
+            self.flush()
+
     def on_equity(self, points: list) -> None:
+        if self.frozen:
+            return
         with self._lock:
             self.equity.extend([int(t), float(v)] for t, v in points)
             if len(self.equity) > 4000:  # keep a live curve chart-sized, extremes kept
@@ -422,30 +581,159 @@ class SessionSink:
         self.log(line)
 
     def on_metrics(self, metrics: dict) -> None:
+        if self.frozen:
+            return
         with self._lock:
             self.metrics = dict(metrics)
         self._publish()
 
+    # --- the buffered writes of a live session ---------------------------------------------
+
+    def event(self, event_type: str, data: dict) -> None:
+        """An event of a live session, queued with the trades (in order)."""
+        with self._lock:
+            self._pending_events.append((event_type, data, timezone.now()))
+
+    def flush(self, *, final: bool = False) -> bool:
+        """Write what waits (up to the newest checkpoint; everything when `final`) in one
+        transaction. False while the database is down: it all stays queued. Raises the
+        database's error only when `final` (the caller waits it out)."""
+        if self.disowned or self.run is None:
+            return True
+        with self._write_lock:
+            with self._lock:
+                n_trades, n_events = (
+                    (len(self._pending_trades), len(self._pending_events)) if final else self._mark
+                )
+                if not final:  # events queued after the checkpoint (metric updates) go too
+                    n_events = (
+                        len(self._pending_events) if n_trades == len(self._pending_trades) else n_events
+                    )
+                trades = self._pending_trades[:n_trades]
+                events = self._pending_events[:n_events]
+                checkpoint = self._checkpoint
+                metrics = dict(self.metrics) or None
+                done, total = self.done, self.total
+            try:
+                flags = services.session_progress_write(
+                    session=self.session,
+                    run=self.run,
+                    worker=self.worker,
+                    trades=trades,
+                    events=events,
+                    checkpoint=checkpoint,
+                    metrics=metrics,
+                    progress_done=done,
+                    progress_total=total,
+                )
+            except DATABASE_DOWN as exc:
+                self._database_down(exc)
+                if final:
+                    raise
+                return False
+            with self._lock:
+                del self._pending_trades[:n_trades]
+                del self._pending_events[:n_events]
+                self._mark = (self._mark[0] - n_trades, max(0, self._mark[1] - n_events))
+                if self._checkpoint is checkpoint:
+                    self._checkpoint = None
+                self._last_write = time.monotonic()
+            self._database_back(len(trades), len(events))
+            self._flags(flags)
+            return True
+
+    def _flags(self, flags: tuple[str, bool] | None) -> None:
+        if flags is None:
+            self.disowned = True
+            self.stop_event.set()
+            return
+        status, stop = flags
+        if stop or status != Status.RUNNING:
+            self.stop_event.set()
+
+    def _database_down(self, exc: Exception) -> None:
+        outages.database_down_noted()
+        _connection_reset()
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self.log(f"Database unreachable ({type(exc).__name__}: {exc}); trades and events wait in memory")
+            log.warning("Session %s: database unreachable, buffering (%s)", self.session.pk, exc)
+
+    def _database_back(self, trades: int, events: int) -> None:
+        if self.down_since is not None:
+            seconds = time.monotonic() - self.down_since
+            self.down_since = None
+            self.log(
+                f"Database back after {seconds:.1f} s: wrote {trades} trades and {events} events kept meanwhile"
+            )
+            log.warning("Session %s: database back after %.1f s", self.session.pk, seconds)
+
+    def heartbeat(self) -> None:
+        """The monitor's beat: a flush for a live session, else the plain heartbeat row."""
+        if self.buffered:
+            self.flush()
+            return
+        backtest = self.session.type == SessionType.BACKTEST
+        try:
+            # A sweep's processes share the session: each stamps it (and its own run), none
+            # owns it alone.
+            flags = services.session_heartbeat(
+                session_id=self.session.pk,
+                progress_done=self.progress_checkpoint() if backtest else self.done,
+                progress_total=self.total,
+                worker=None if backtest else self.worker,
+            )
+            if backtest and self.run is not None:
+                services.runs_heartbeat(run_ids=[self.run.pk])
+            self.checkpoint()
+        except DATABASE_DOWN as exc:
+            self._database_down(exc)
+            return
+        self._database_back(0, 0)
+        self._flags(flags)
+
     # --- runs ------------------------------------------------------------------------------
 
-    def begin_run(self, run: Run, index: int) -> None:
-        services.run_begin(
-            run=run,
-            worker=self.session.worker or worker_name(),
-            pid=self.session.pid or os.getpid(),
-            data_fingerprint=self.data_fingerprint,
+    def begin_run(self, run: Run, index: int, *, resumed: bool = False) -> None:
+        _until_database(
+            lambda: services.run_begin(
+                run=run,
+                worker=self.worker,
+                pid=os.getpid(),
+                data_fingerprint=self.data_fingerprint,
+                resumed=resumed,
+            ),
+            what="the run's start",
         )
         self.run, self.run_index = run, index
-        self.equity, self.metrics = [], {}
+        if not resumed:
+            self.equity, self.metrics = [], {}
+
+    def resume_from(self, rows: list[tuple], checkpoint: dict) -> None:
+        """A live run going on from `checkpoint`: its trades so far and its curve."""
+        self.trades = list(rows)
+        self.trade_count = len(rows)
+        self.equity = [list(point) for point in checkpoint.get("equity", [])]
+        self.done = int(checkpoint.get("candles", 0))
+
+    def resumed_event(self) -> None:
+        """Told once, when a worker takes up a session that ran before (handed back or lost)."""
+        services.event_record(
+            session=self.session, event_type="resumed", data={"worker": self.worker, "pid": os.getpid()}
+        )
+        self.log(f"Resumed on {self.worker}")
 
     def end_run(self, result, status: str) -> None:
         """The run's final results (everything up to a stop included) on its row and the session."""
-        services.session_results_save(
-            session=self.session,
-            run=self.run,
-            metrics=result.metrics,
-            equity=[[int(t), float(v)] for t, v in result.equity],
-            status=status,
+        _until_database(
+            lambda: services.session_results_save(
+                session=self.session,
+                run=self.run,
+                metrics=result.metrics,
+                equity=[[int(t), float(v)] for t, v in result.equity],
+                status=status,
+            ),
+            what="the run's results",
         )
         self.metrics = result.metrics
         self.log(
@@ -517,7 +805,9 @@ class SessionSink:
     def write_trades_file(self) -> None:
         """`trades_<id>.json`, written once at the end from what was recorded (no second read
         of the table)."""
-        trades_file_write(session=self.session, rows=self.trades)
+        _until_database(
+            lambda: trades_file_write(session=self.session, rows=self.trades), what="the trades file"
+        )
 
     def final_event_data(self) -> dict[str, Any]:
         return {
@@ -550,7 +840,8 @@ class SessionSink:
         self._last_cache = now
         with self._lock:
             equity = list(self.equity)
-        cache.set_many(
+        _cache_best_effort(
+            cache.set_many,
             {progress_key(self.session.pk): self.progress(), equity_key(self.session.pk): equity},
             timeout=settings.STALE_AFTER_SECONDS * 4,
         )
@@ -565,8 +856,9 @@ class SessionSink:
 
 
 class Monitor(threading.Thread):
-    """Every second: read the stop flag; every few seconds: heartbeat, progress and metric
-    checkpoints. Runs beside the engine so a long computation still heartbeats."""
+    """Every second: read the stop flag (and the worker's shutdown); every few seconds:
+    heartbeat, progress and metric checkpoints. Runs beside the engine so a long computation
+    still heartbeats. While the database is down it tries the queued writes every second."""
 
     def __init__(self, session: Session, sink: SessionSink):
         super().__init__(name=f"monitor-{session.pk}", daemon=True)
@@ -575,35 +867,30 @@ class Monitor(threading.Thread):
 
     def run(self) -> None:
         last_beat = last_event = 0.0
+        sink = self.sink
         try:
             while not self._done.wait(1.0):
                 now = time.monotonic()
                 try:
-                    if now - last_beat >= HEARTBEAT_SECONDS:
+                    if sink.down_since is not None or now - last_beat >= HEARTBEAT_SECONDS:
                         last_beat = now
-                        status, stop = services.session_heartbeat(
-                            session_id=self.session.pk,
-                            progress_done=self.sink.progress_checkpoint(),
-                            progress_total=self.sink.total,
-                        )
-                        if self.session.type == SessionType.BACKTEST and self.sink.run is not None:
-                            services.runs_heartbeat(run_ids=[self.sink.run.pk])
-                        self.sink.checkpoint()
-                        if now - last_event >= METRIC_EVENT_SECONDS and self.sink.metrics:
+                        if sink.buffered and now - last_event >= METRIC_EVENT_SECONDS and sink.metrics:
+                            last_event = now
+                            sink.event("metric_update", sink.final_event_data())
+                        elif not sink.buffered and now - last_event >= METRIC_EVENT_SECONDS and sink.metrics:
                             last_event = now
                             services.event_record(
-                                session=self.session,
-                                event_type="metric_update",
-                                data=self.sink.final_event_data(),
+                                session=self.session, event_type="metric_update", data=sink.final_event_data()
                             )
+                        sink.heartbeat()
                     else:
-                        status, stop = selectors.session_flags(self.session.pk)
-                    if stop or status != Status.RUNNING:
-                        self.sink.stop_event.set()
-                except Exception:  # a lost DB connection must not kill the heartbeat for good
+                        sink._flags(selectors.session_flags(self.session.pk))
+                except DATABASE_DOWN as exc:
+                    sink._database_down(exc)
+                except Exception:  # nothing here may kill the heartbeat for good
                     log.exception("monitor of session %s", self.session.pk)
         finally:
-            connection.close()
+            _connection_reset()
 
     def stop(self) -> None:
         self._done.set()

@@ -197,6 +197,9 @@ class Run(models.Model):
     # Every metric the engine computes (profit_factor, fees_paid, ...) and the downsampled equity curve.
     metrics = models.JSONField(default=dict)
     equity = models.JSONField(default=list)
+    # A live run's state to resume from (bots.runners.live: positions, cash, the order waiting
+    # for the next open, the last candle), written with each trade and every heartbeat.
+    checkpoint = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "runs"
@@ -266,6 +269,9 @@ class SessionEvent(models.Model):
         # Webhook deliveries when the session ended, so a failed delivery can be seen.
         NOTIFIED = "notified"
         NOTIFY_FAILED = "notify_failed"
+        # A worker's warm shutdown handed the session back; a worker took it up again.
+        SUSPENDED = "suspended"
+        RESUMED = "resumed"
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_type = models.CharField(max_length=20, choices=EventType.choices)

@@ -1,14 +1,24 @@
 """Thin Celery tasks: take ids, call the execution adapter or a service."""
 
 import logging
+import os
+import signal
+import threading
 
+import billiard.process
 from celery import shared_task
-from celery.signals import worker_init, worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
 from django.conf import settings
 
 from bots import runner as engine
 from sessions_app import services
-from sessions_app.execution import session_chunk_execute, session_execute, worker_name
+from sessions_app.execution import (
+    SUSPENDED,
+    session_chunk_execute,
+    session_execute,
+    shutdown_requested,
+    worker_name,
+)
 from sessions_app.services import notifications
 from sessions_app.services.queueing import (
     SESSION_NOTIFY,
@@ -23,7 +33,35 @@ from sessions_app.services.queueing import (
 def session_run(self, session_id: str) -> str | None:
     """Run one session to its end. Acked early: a session is never redelivered mid-run (the
     claim would refuse it anyway); a lost worker is noticed by the heartbeat reaper."""
-    return session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+    if not (_in_pool_child and threading.current_thread() is threading.main_thread()):
+        status = session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+    else:
+        # A prefork pool child: while it runs a session, SIGTERM (forwarded by the shutting-down
+        # main process) asks the runner to hand back instead of exiting mid-write.
+        previous = signal.signal(signal.SIGTERM, _child_sigterm)
+        try:
+            status = session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    if status == SUSPENDED:
+        # This worker is going down: it stops taking messages first, so the one queued now
+        # goes to a worker that stays (a solo worker would take it back, again and again).
+        _stop_consuming()
+        services.session_pass_on(session_id=session_id)
+    return status
+
+
+_consumer = None  # this worker's consumer (the main process's), from worker_ready
+
+
+def _stop_consuming() -> None:
+    if _consumer is None or _in_pool_child:
+        return  # a pool child consumes nothing itself; its main process is shutting down
+    try:
+        for queue in list(_consumer.task_consumer.queues):
+            _consumer.cancel_task_queue(queue.name)
+    except Exception:  # the hand-back goes on; at worst this worker passes the message on again
+        logging.getLogger(__name__).exception("Could not stop consuming before a hand-back")
 
 
 @shared_task(name=SESSION_RUN_CHUNK, bind=True, ignore_result=True, acks_late=False)
@@ -73,9 +111,47 @@ def _warm_engine(**kwargs):
 
 @worker_ready.connect
 def _fail_leftovers(sender=None, **kwargs):
-    """A worker that starts again fails what its previous life left running."""
+    """A worker that starts again fails (or, with RESUME_LOST_SESSIONS, resumes) what its
+    previous life left running."""
+    global _consumer
+    _consumer = sender
     if getattr(sender, "hostname", None):
         services.sessions_reap(restarted_node=sender.hostname)
+
+
+@worker_shutting_down.connect
+def _hand_back_on_shutdown(sig=None, how=None, **kwargs):
+    """A warm shutdown (SIGTERM, a deploy) does not wait for live sessions to end: each
+    runner of this process checkpoints and hands its session back within a second or two
+    (execution.shutdown_requested), so the worker exits in seconds. Pool children of a prefork
+    worker learn it by a SIGTERM of their own (handled below)."""
+    shutdown_requested.set()
+    if how == "Warm":
+        for child in billiard.process.active_children():
+            if child.pid:
+                try:
+                    os.kill(child.pid, signal.SIGTERM)
+                except OSError:
+                    pass  # it ended meanwhile
+
+
+_in_pool_child = False
+
+
+@worker_process_init.connect
+def _note_pool_child(**kwargs):
+    """Whether this process is a prefork pool child (billiard installs its own SIGTERM handler
+    after this signal, so session_run installs the hand-back handler while a session runs).
+    The solo pool sends the signal too, in the main process: Celery's own handler stays."""
+    global _in_pool_child
+    _in_pool_child = billiard.process.current_process().name != "MainProcess"
+
+
+def _child_sigterm(signum, frame):
+    if shutdown_requested.is_set():  # a second one (the pool terminating): die as by default
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    shutdown_requested.set()
 
 
 retention_logger = logging.getLogger("sessions_app.retention")

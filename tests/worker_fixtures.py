@@ -119,9 +119,10 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
     processes = []
     paused = ExitStack()
 
-    def start(*, queues=("test",), extra_env=None, name=None, pool_size=1):
+    def start(*, queues=("test",), extra_env=None, name=None, pool="solo", pool_size=1):
         """`pool_size` > 1: a prefork pool of that many child processes (a sweep's chunks
-        spread over them; each child's pid is the one a run records)."""
+        spread over them; each child's pid is the one a run records); else one process of
+        `pool` (solo, or prefork with one child)."""
         paused.enter_context(queues_paused(_shared_worker, queues))
         env = {
             **os.environ,
@@ -139,7 +140,11 @@ def worker_process(transactional_db, broker_isolation, data_root, _shared_worker
                 "-A",
                 "config",
                 "worker",
-                *(["-P", "solo"] if pool_size == 1 else ["-P", "prefork", "--concurrency", str(pool_size)]),
+                *(
+                    ["-P", "prefork", "--concurrency", str(pool_size)]
+                    if pool_size > 1
+                    else ["-P", pool, "-c", "1"]
+                ),
                 "-Q",
                 ",".join(queues),
                 "-n",

@@ -1,4 +1,11 @@
-"""The live (paper) runner: a strategy on a live feed, closed candle by closed candle."""
+"""The live (paper) runner: a strategy on a live feed, closed candle by closed candle.
+
+It can be interrupted and resumed: after each reported trade and each progress report it
+hands the sink a checkpoint (`state()`: the account, the order waiting for the next open, the
+strategy's candle window, the last candle), and `run_live(..., resume=...)` picks up from one.
+Fed the candles after the checkpoint's last one, a resumed run makes the trades the
+uninterrupted run would have made.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,11 @@ from bots.metrics import bucket_size, compute_metrics, downsample
 from bots.runners.book import Book
 from bots.runners.config import RunConfig, make_strategy
 from bots.runners.sink import Result, Sink
+from bots.simulator import Trade
 from bots.strategies.base import Bar, Strategy
+
+CHECKPOINT_VERSION = 1
+CHECKPOINT_EQUITY_POINTS = 1000  # the equity curve kept in a checkpoint, extremes kept
 
 
 class _Tail:
@@ -70,6 +81,10 @@ class _LiveRun:
         self.pending: tuple[float, ...] | None = None
         self.last_closes: list[float] | None = None
         self.reported = 0
+        self.resumed_after: int | None = None
+        self.last_time: int | None = None
+        self.first_time: int | None = None
+        self.candles = 0  # candles stepped (len(times) until a resume folds the curve)
         self.total = None
         if config.range_start is not None and config.range_end is not None:
             self.total = max(0, (config.range_end - config.range_start) // tf)
@@ -113,6 +128,8 @@ class _LiveRun:
                     del w[old]
             if config.range_start is not None and t < config.range_start:
                 continue
+            if self.resumed_after is not None and t <= self.resumed_after:
+                continue  # stepped before the checkpoint
             if config.range_end is not None and t >= config.range_end:
                 return True
             traded_before = len(account.trades)
@@ -131,6 +148,10 @@ class _LiveRun:
                 account.fill(leg, target, opens[leg], t, opens)
             self.pending = None
         eq = account.equity(closes)
+        self.candles += 1
+        if self.first_time is None:
+            self.first_time = t
+        self.last_time = t
         self.times.append(t)
         self.values.append(eq)
         self.unsent.append((t, eq))
@@ -158,7 +179,7 @@ class _LiveRun:
             currency=account.currency,
             fees_paid=account.fees_paid,
             exposed_candles=self.exposed,
-            candles=len(self.times),
+            candles=self.candles,
             unrealized_pnl=unreal,
         )
 
@@ -186,13 +207,73 @@ class _LiveRun:
         if self.unsent:
             sink.on_equity(list(self.unsent))
             self.unsent.clear()
-        sink.on_progress(len(self.times), self.total)
+        sink.on_progress(self.candles, self.total)
+        on_checkpoint = getattr(sink, "on_checkpoint", None)
+        if on_checkpoint is not None and self.last_time is not None:
+            on_checkpoint(self.state())
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything the rest of the run depends on, as JSON-able values. Taken right after a
+        report: every trade it counts has been handed to the sink."""
+        account = self.account
+        times = np.asarray(self.times, dtype=np.int64)
+        curve = downsample(times, np.asarray(self.values), bucket_size(len(times), CHECKPOINT_EQUITY_POINTS))
+        return {
+            "version": CHECKPOINT_VERSION,
+            "first_time": int(self.first_time),
+            "last_time": int(self.last_time),
+            "candles": self.candles,
+            "exposed": self.exposed,
+            "trades": self.reported,
+            "pending": list(self.pending) if self.pending is not None else None,
+            "last_closes": list(self.last_closes) if self.last_closes is not None else None,
+            "account": {
+                "cash": account.cash,
+                "fees_paid": account.fees_paid,
+                "pos": list(account.pos),
+                "entry_price": list(account.entry_price),
+                "entry_time": [int(t) for t in account.entry_time],
+                "entry_fee": list(account.entry_fee),
+                "entry_fee_run": list(account.entry_fee_run),
+            },
+            "tails": [[list(row) for row in tail.candles.rows()] for tail in self.tails],
+            "waiting": [[list(row) for _, row in sorted(w.items())] for w in self.waiting],
+            "equity": [[int(t), float(v)] for t, v in curve],
+        }
+
+    def restore(self, state: dict[str, Any], trades: list[Trade]) -> None:
+        """Continue from `state` (see `state()`); `trades` are the run's trades reported so far."""
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(f"Unknown checkpoint version {state.get('version')!r}.")
+        account = self.account
+        saved = state["account"]
+        account.cash, account.fees_paid = float(saved["cash"]), float(saved["fees_paid"])
+        account.pos = [float(v) for v in saved["pos"]]
+        account.entry_price = [float(v) for v in saved["entry_price"]]
+        account.entry_time = [int(v) for v in saved["entry_time"]]
+        account.entry_fee = [float(v) for v in saved["entry_fee"]]
+        account.entry_fee_run = [float(v) for v in saved["entry_fee_run"]]
+        account.trades = list(trades)
+        self.reported = len(account.trades)
+        self.pending = tuple(state["pending"]) if state["pending"] is not None else None
+        self.last_closes = list(state["last_closes"]) if state["last_closes"] is not None else None
+        self.candles, self.exposed = int(state["candles"]), int(state["exposed"])
+        self.times = [int(t) for t, _ in state["equity"]]
+        self.values = [float(v) for _, v in state["equity"]]
+        for tail, rows in zip(self.tails, state["tails"], strict=True):
+            tail.candles = Candles.from_rows([tuple(r) for r in rows])
+        for waiting, rows in zip(self.waiting, state["waiting"], strict=True):
+            waiting.update({int(r[0]): tuple(r) for r in rows})
+        self.resumed_after = self.last_time = int(state["last_time"])
+        self.first_time = int(state["first_time"])
 
     def _finish(self, stopped: bool) -> Result:
         """Close the open position at the last close, as at the end of a backtest; report all."""
         account, times, tf = self.account, self.times, self.tf
         if times and self.last_closes is not None:
-            end_time = times[-1] + tf
+            end_time = self.last_time + tf
             account.close_all(self.last_closes, end_time)
             self.values[-1] = account.cash
             self.unsent.append((end_time, account.cash))
@@ -200,23 +281,23 @@ class _LiveRun:
         metrics = self._metrics()
         self.sink.on_metrics(metrics)
         self.sink.on_log(
-            f"{'Stopped' if stopped else 'Finished'}: {len(times):,} candles, "
+            f"{'Stopped' if stopped else 'Finished'}: {self.candles:,} candles, "
             f"{metrics['trade_count']} trades, PnL {metrics['total_pnl']:.8g} {account.currency}."
         )
         chart: list[tuple[int, float]] = []
         if times:
             t_arr = np.asarray(times, dtype=np.int64)
             chart = downsample(t_arr, np.asarray(self.values), bucket_size(len(times)))
-            chart.append((times[-1] + tf, account.cash))
+            chart.append((self.last_time + tf, account.cash))
         return Result(
             trades=list(account.trades),
             metrics=metrics,
             equity=chart,
             stopped=stopped,
-            candles=len(times),
+            candles=self.candles,
             currency=account.currency,
-            first_time=times[0] if times else None,
-            last_time=times[-1] if times else None,
+            first_time=self.first_time,
+            last_time=self.last_time,
         )
 
 
@@ -229,9 +310,13 @@ def run_live(
     report_every: float,
     stop_check_every: float,
     metrics_every: float,
+    resume: dict[str, Any] | None = None,
+    resume_trades: list[Trade] | None = None,
 ) -> Result:
     """Paper-trade `config` on a live feed until the sink says stop, the feed ends, or
-    a candle opens at or after `range_end` (when set).
+    a candle opens at or after `range_end` (when set). With `resume` (a checkpoint the sink
+    was given) and the trades reported before it, the run goes on from there: the feed should
+    start with the candle after the checkpoint's `last_time`.
 
     The feed yields None (a tick while waiting; at least once a second) or the newly closed
     candles: a Candles (one market) or a list of Candles in market order. Closed trades are
@@ -250,4 +335,6 @@ def run_live(
         stop_check_every=stop_check_every,
         metrics_every=metrics_every,
     )
+    if resume is not None:
+        live.restore(resume, resume_trades or [])
     return live.run(feed)

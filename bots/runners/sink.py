@@ -19,6 +19,9 @@ class Sink(Protocol):
     def on_metrics(self, metrics: dict[str, Any]) -> None: ...
     def should_stop(self) -> bool: ...
 
+    # Optional (live runner): `on_checkpoint(state)` after each report, with the state to resume
+    # from (see bots.runners.live); a sink without it is simply not told.
+
 
 class ListSink:
     """A sink that keeps everything it is told; stops when `stop_when(self)` is true."""
@@ -31,6 +34,7 @@ class ListSink:
         self.metrics: list[dict[str, Any]] = []
         self.stop_checks = 0
         self.stop_when = stop_when
+        self.checkpoints: list[dict[str, Any]] = []
 
     def on_trades(self, trades: list[Trade]) -> None:
         self.trades.extend(trades)
@@ -46,6 +50,9 @@ class ListSink:
 
     def on_metrics(self, metrics: dict[str, Any]) -> None:
         self.metrics.append(metrics)
+
+    def on_checkpoint(self, state: dict[str, Any]) -> None:
+        self.checkpoints.append(state)
 
     def should_stop(self) -> bool:
         self.stop_checks += 1

@@ -22,14 +22,16 @@ _REFUSALS = {
     403: "Logged in without the operate_session permission (or a session login without CSRF token).",
     404: "No such session, run or strategy.",
     409: "The session is in the wrong state for this, or the type's running limit is reached.",
+    503: "The database (or, for a start, the task broker) is unreachable for now; try again. "
+    "A start refused so leaves the session `created`.",
 }
 
 
 def _refused(*codes: int) -> dict[int, OpenApiResponse]:
-    """The error envelope under each status in `codes`, plus 401, which any call can get."""
+    """The error envelope under each status in `codes`, plus 401 and 503, which any call can get."""
     return {
         code: OpenApiResponse(s.ErrorSerializer, description=_REFUSALS[code])
-        for code in sorted({401, *codes})
+        for code in sorted({401, 503, *codes})
     }
 
 

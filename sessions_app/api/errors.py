@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
@@ -14,9 +16,15 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from sessions_app import outages
 from sessions_app.errors import ServiceError
 
 logger = logging.getLogger(__name__)
+
+# The database is down or went away (MariaDB restarting, the server unreachable): a 503 to try
+# again, not a 500 to report (SPEC §18). SQLite's "database is locked" is one too.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_DOWN_MESSAGE = "The database is unreachable for the moment; try again in a few seconds."
 
 
 def error_body(message: str, errors: dict | None = None) -> dict:
@@ -27,6 +35,10 @@ def exception_handler(exc, context):
     """Service errors and DRF's own, all in the envelope with the right status."""
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.message, exc.errors), status=exc.status)
+    if isinstance(exc, DATABASE_DOWN):
+        logger.warning("Database unavailable: %s", exc)
+        outages.database_down_noted()
+        return Response(error_body(DATABASE_DOWN_MESSAGE), status=503, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     response = drf_exception_handler(exc, context)
@@ -58,9 +70,30 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+def database_down(request) -> HttpResponse:
+    """The 503 answer while the database is down: the envelope under /api/, else a page that
+    needs neither the database nor the request's context (templates/503.html)."""
+    outages.database_down_noted()  # the reaper of this process forgives heartbeats it delayed
+    if request.path.startswith("/api/"):
+        response = JsonResponse(error_body(DATABASE_DOWN_MESSAGE), status=503)
+    else:
+        try:
+            html = loader.render_to_string("503.html")
+        except Exception:  # never hide the answer behind a template error
+            logger.exception("The 503 page could not be rendered")
+            html = "<!doctype html><title>Unavailable</title><h1>The database is unreachable (503)</h1>"
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
 def server_error(request):
     """The 500 answer, with the request id the logs carry. It needs no database and no user: the
-    page is rendered without the request's context processors (session, messages, auth)."""
+    page is rendered without the request's context processors (session, messages, auth).
+    A database outage raised outside a view (a middleware reading the session or the user) ends
+    here too: it answers 503."""
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        return database_down(request)
     request_id = getattr(request, "id", None)  # None only when RequestIdMiddleware itself failed
     if request.path.startswith("/api/"):
         if request_id is None:

@@ -8,6 +8,7 @@
 - trades: trade pages (newest first for the dashboard, entry order for the API), the export's rows.
 - charts: a window of a session's candles, trade markers and equity; a scraper's archive calendar.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
+- resume: what a resumed live run starts from (its trades so far).
 - reuse: the completed runs an identical run can copy instead of computing again.
 - summaries: the summary of runs: each session's (a page at once) or any group's, one set of rules.
 - reference: strategies and markets, and the currency a session counts in.
@@ -44,6 +45,7 @@ from sessions_app.selectors.results import (
     session_progress_many,
     session_rows,
 )
+from sessions_app.selectors.resume import engine_trades, run_trade_rows
 from sessions_app.selectors.reuse import runs_reusable
 from sessions_app.selectors.run_search import (
     RUN_SEARCH_SORTS,
@@ -92,6 +94,8 @@ from sessions_app.selectors.trades import (
 )
 
 __all__ = [
+    "engine_trades",
+    "run_trade_rows",
     "HISTORY_SORTS",
     "RUN_SEARCH_SORTS",
     "RUN_SORTS",

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sessions_app.errors import Conflict, InvalidInput
+from sessions_app.errors import Conflict, InvalidInput, Unavailable
 from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, SessionType, Status, TypeLock
 from sessions_app.services.events import event_record
@@ -202,15 +202,26 @@ def session_stop(*, session: Session) -> Session:
 
 
 def _enqueue(session: Session) -> None:
-    """Hand the session to a worker on its type's queue (after the start has committed)."""
+    """Hand the session to a worker on its type's queue (after the start has committed).
+
+    With the broker down the start is refused (503) and the session is `created` again, so
+    the user can simply start it later: never a 500, never a session stuck `running` that no
+    worker will ever claim (SPEC §18). The publish fails fast (broker timeouts in settings)."""
     try:
         task_send(SESSION_RUN, args=[session.pk], queue=session.type)
-    except Exception as exc:  # broker down: say so now rather than after the pickup timeout
-        session_finish(
-            session=session,
-            status=Status.FAILED,
-            error=f"Could not queue the session: the broker is unreachable ({exc}).",
+    except Exception as exc:
+        # Only an unclaimed one: a message that did reach the broker may have been claimed.
+        reverted = Session.objects.filter(pk=session.pk, status=Status.RUNNING, worker__isnull=True).update(
+            status=Status.CREATED, started_at=None
         )
+        if reverted:
+            event_record(
+                session=session, event_type="info", data={"start_refused": f"Broker unreachable: {exc}"}
+            )
+        raise Unavailable(
+            "The session could not be queued: the task broker is unreachable. "
+            "It is still created; start it again once the broker is back."
+        ) from exc
 
 
 def _runs_create(session: Session) -> None:

@@ -37,6 +37,23 @@ def trades_insert(rows: list[tuple]) -> None:
         scopes_changed(trades_scope(run_id) for run_id in {row[0] for row in rows})
 
 
+def trades_insert_missing(*, run_id: int, rows: list[tuple]) -> int:
+    """Insert those of a run's trade rows that are not in the table yet (same market, entry and
+    exit time): a write tried again after the database went away mid-way, or a replay after a
+    resume, counts each trade once. Returns how many were inserted."""
+    if not rows:
+        return 0
+    first = min(row[3] for row in rows)
+    present = set(
+        Trade.objects.filter(run_id=run_id, entry_time__gte=first).values_list(
+            "market", "entry_time", "exit_time"
+        )
+    )
+    missing = [row for row in rows if (row[1], row[3], row[6]) not in present]
+    trades_insert(missing)
+    return len(missing)
+
+
 def trades_file_write(*, session: Session, rows: list[tuple]) -> str:
     """`trades_<id>.json` under DATA_ROOT/trades: every run with its trades (rows as
     `trades_insert` takes them), written atomically; the path is recorded on the session."""

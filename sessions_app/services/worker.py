@@ -3,26 +3,62 @@ and the reaper that fails what no worker runs any more."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from sessions_app import outages
 from sessions_app.list_totals import sessions_changed
-from sessions_app.models import Run, Session, SessionType, Status
+from sessions_app.models import Run, Session, SessionEvent, SessionType, Status, Trade
 from sessions_app.selectors import session_flags
 from sessions_app.services.events import event_record
 from sessions_app.services.notifications import session_ended_notify
-from sessions_app.services.queueing import SESSION_RUN_CHUNK, task_send
-from sessions_app.services.trades import trades_file_assemble
+from sessions_app.services.queueing import SESSION_RUN, SESSION_RUN_CHUNK, task_send
+from sessions_app.services.trades import trades_file_assemble, trades_insert_missing
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# MariaDB's deadlock and lock-wait errors: InnoDB rolled the statement back, trying again is safe.
+RETRIED_ERRORS = (1213, 1205)
+
+
+def deadlock_retried(write: Callable[[], T], *, tries: int = 5) -> T:
+    """`write()`, again after a short pause when MariaDB chose it as a deadlock victim. Only
+    outside a transaction: inside one, the whole transaction is the caller's to retry.
+
+    A stop (session_stop -> session_finish) and the runner's per-run writes lock a session's
+    rows in different orders and met once; the victim's transaction was rolled back whole."""
+    for attempt in range(tries):
+        try:
+            return write()
+        except OperationalError as exc:
+            code = exc.args[0] if exc.args else None
+            if code not in RETRIED_ERRORS or connection.in_atomic_block or attempt == tries - 1:
+                raise
+            log.warning("Deadlock (%s), trying again (%d)", code, attempt + 1)
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def retry_on_deadlock(func):
+    """A service write run again (deadlock_retried) when MariaDB picked it as a deadlock's victim."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return deadlock_retried(lambda: func(*args, **kwargs))
+
+    return wrapper
 
 
 def session_claim(*, session_id: str, worker: str, pid: int) -> Session | None:
@@ -39,32 +75,17 @@ def session_claim(*, session_id: str, worker: str, pid: int) -> Session | None:
     return Session.objects.get(pk=session_id)
 
 
-def run_begin(*, run: Run, worker: str, pid: int, data_fingerprint: str | None = None) -> None:
-    """A run starts on this worker: running, stamped with who runs it and on what candles."""
-    fields = {"status": Status.RUNNING, "started_at": timezone.now(), "worker": worker, "pid": pid}
+def run_begin(
+    *, run: Run, worker: str, pid: int, data_fingerprint: str | None = None, resumed: bool = False
+) -> None:
+    """A run starts on this worker: running, stamped with who runs it and on what candles. A
+    resumed run keeps the time it first started."""
+    fields = {"status": Status.RUNNING, "worker": worker, "pid": pid}
+    if not resumed:
+        fields["started_at"] = timezone.now()
     if data_fingerprint is not None:
         fields["data_fingerprint"] = data_fingerprint
     Run.objects.filter(pk=run.pk, status__in=[Status.CREATED, Status.RUNNING]).update(**fields)
-
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-# MariaDB's deadlock and lock-wait errors: InnoDB rolled the statement back, trying again is safe.
-RETRIED_ERRORS = (1213, 1205)
-
-
-def deadlock_retried(write: Callable[[], T], *, tries: int = 5) -> T:
-    """`write()`, again after a short pause when MariaDB chose it as a deadlock victim. Only
-    outside a transaction: inside one, the whole transaction is the caller's to retry."""
-    for attempt in range(tries):
-        try:
-            return write()
-        except OperationalError as exc:
-            code = exc.args[0] if exc.args else None
-            if code not in RETRIED_ERRORS or connection.in_atomic_block or attempt == tries - 1:
-                raise
-            time.sleep(0.02 * (attempt + 1))
-    raise AssertionError("unreachable")
 
 
 def run_claim_next(*, session_id: str, worker: str, pid: int) -> Run | None:
@@ -245,18 +266,35 @@ def _copied_session(session: Session) -> Session | None:
 
 
 def session_heartbeat(
-    *, session_id: str, progress_done: int | None, progress_total: int | None
-) -> tuple[str, bool]:
+    *,
+    session_id: str,
+    progress_done: int | None,
+    progress_total: int | None,
+    worker: str | None = None,
+) -> tuple[str, bool] | None:
     """The runner is alive: stamp it and checkpoint progress (`progress_done` None: a process
     that joined a sweep and knows no progress yet leaves it as it is). Returns (status,
-    stop_requested) so the runner learns in the same round trip whether to stop."""
+    stop_requested) so the runner learns in the same round trip whether to stop; None when
+    `worker` no longer runs the session (the reaper handed it to another worker): then it must
+    stop, writing nothing more. A sweep's processes heartbeat without `worker`: the session is
+    the coordinator's, its runs each process's own."""
     fields = {"heartbeat_at": timezone.now()}
     if progress_done is not None:
         fields.update(progress_done=progress_done, progress_total=progress_total)
-    Session.objects.filter(pk=session_id, status=Status.RUNNING).update(**fields)
+    running = Session.objects.filter(pk=session_id, status=Status.RUNNING)
+    updated = (running.filter(worker=worker) if worker else running).update(**fields)
+    if worker and not updated and running.exists():
+        return None
     return session_flags(session_id)
 
 
+def run_resume(*, run: Run, checkpoint: dict) -> None:
+    """Before a run goes on from `checkpoint`: trades closed after its last candle are taken
+    out (the replay of the candles after it makes them again), so none counts twice."""
+    run.trades.filter(exit_time__gt=checkpoint["last_time"]).delete()
+
+
+@retry_on_deadlock
 def session_results_save(
     *, session: Session, run: Run, metrics: dict, equity: list | None = None, status: str | None = None
 ) -> None:
@@ -303,6 +341,102 @@ def result_fields(metrics: dict) -> dict:
     }
 
 
+@retry_on_deadlock
+def session_progress_write(
+    *,
+    session: Session,
+    run: Run,
+    worker: str,
+    trades: list[tuple],
+    events: list[tuple[str, dict, datetime]],
+    checkpoint: dict | None,
+    metrics: dict | None,
+    progress_done: int,
+    progress_total: int | None,
+) -> tuple[str, bool] | None:
+    """A live runner's writes since the last ones, in one transaction: the heartbeat and
+    progress, the trades, the events (trade, metric_update: in order, with their own times),
+    the checkpoint to resume from and the live metrics. All or nothing, so a checkpoint never
+    counts a trade the table lacks, and none twice (a write tried again after the database
+    went away mid-way inserts only the missing trades).
+
+    Returns (status, stop_requested); None when the session is no longer this worker's (the
+    reaper handed it to another one, or failed it): then nothing is written and the runner
+    must stop."""
+    with transaction.atomic():
+        owned = Session.objects.filter(pk=session.pk, status=Status.RUNNING, worker=worker).update(
+            heartbeat_at=timezone.now(), progress_done=progress_done, progress_total=progress_total
+        )
+        if not owned:
+            return None
+        trades_insert_missing(run_id=run.pk, rows=trades)
+        if events:
+            SessionEvent.objects.bulk_create(
+                SessionEvent(session_id=session.pk, event_type=kind, event_data=data, created_at=at)
+                for kind, data, at in events
+            )
+        run_update: dict = {}
+        if checkpoint is not None:
+            run_update["checkpoint"] = checkpoint
+        if metrics:
+            run_update.update(result_fields(metrics), metrics=metrics)
+        if run_update:
+            Run.objects.filter(pk=run.pk).update(**run_update)
+        if metrics:
+            Session.objects.filter(pk=session.pk).update(**result_fields(metrics))
+    return session_flags(session.pk)
+
+
+def session_suspend(*, session: Session, worker: str) -> bool:
+    """A worker's warm shutdown hands a session back: no worker and an event `suspended`. The
+    task then queues it again (session_pass_on) once its worker has stopped consuming, and any
+    worker resumes it from its checkpoint (session_claim takes it)."""
+    with transaction.atomic():
+        handed = Session.objects.filter(pk=session.pk, status=Status.RUNNING, worker=worker).update(
+            worker=None, pid=None, heartbeat_at=timezone.now()
+        )
+        if not handed:
+            return False
+        event_record(session=session, event_type="suspended", data={"worker": worker})
+    return True
+
+
+def session_redispatch(*, session_id: str, worker: str, reason: str) -> bool:
+    """A session whose worker is gone, handed to any worker (RESUME_LOST_SESSIONS): the task
+    is queued again and the claim takes it; a live session goes on from its checkpoint, a
+    backtest keeps its completed runs. False when it is no longer that worker's."""
+    with transaction.atomic():
+        session = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker=worker).first()
+        if session is None:
+            return False
+        handed = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker=worker).update(
+            worker=None, pid=None, heartbeat_at=timezone.now()
+        )
+        if not handed:
+            return False
+        event_record(session=session, event_type="info", data={"worker_lost": reason, "resuming": True})
+        transaction.on_commit(lambda: _dispatch(session.pk, session.type))
+    return True
+
+
+def session_pass_on(*, session_id: str) -> None:
+    """Queue an unclaimed running session's task again: one a shutting-down worker handed
+    back or received."""
+    session = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker__isnull=True).first()
+    if session is not None:
+        _dispatch(session.pk, session.type)
+
+
+def _dispatch(session_id: str, queue: str) -> None:
+    """Queue the session's task again; with the broker down the pickup timeout of the reaper
+    fails it later, as for a start whose message was lost."""
+    try:
+        task_send(SESSION_RUN, args=[session_id], queue=queue)
+    except Exception:
+        log.exception("Could not queue session %s again", session_id)
+
+
+@retry_on_deadlock
 def session_files_set(
     *, session: Session, logs_file: str | None = None, trades_file: str | None = None
 ) -> None:
@@ -310,15 +444,23 @@ def session_files_set(
     Session.objects.filter(pk=session.pk).update(**fields)
 
 
+@retry_on_deadlock
 def session_finish(
-    *, session: Session, status: str, error: str | None = None, data: dict | None = None
+    *,
+    session: Session,
+    status: str,
+    error: str | None = None,
+    data: dict | None = None,
+    worker: str | None = None,
 ) -> bool:
-    """Move a running session to its final status (stopped/completed/failed) with an event."""
+    """Move a running session to its final status (stopped/completed/failed) with an event.
+    With `worker`, only while that worker runs it (a runner the reaper replaced ends nothing)."""
     now = timezone.now()
     fields = {"status": status, "stopped_at": now, "stop_requested": False}
     if error is not None:
         fields["error"] = error
-    changed = Session.objects.filter(pk=session.pk, status=Status.RUNNING).update(**fields)
+    running = Session.objects.filter(pk=session.pk, status=Status.RUNNING)
+    changed = (running.filter(worker=worker) if worker else running).update(**fields)
     if not changed:
         return False
     sessions_changed()
@@ -339,7 +481,14 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
     """Fail running sessions nobody runs: a heartbeat older than STALE_AFTER_SECONDS ("worker
     lost"), never picked up within PICKUP_TIMEOUT_SECONDS, or left by a worker node that has
     just started again (`restarted_node`: what it ran before cannot be running any more).
-    Works with no worker alive."""
+    Works with no worker alive.
+
+    With RESUME_LOST_SESSIONS (the default) a lost session is not failed but handed to any
+    worker (session_redispatch): a live session resumes from its checkpoint, a backtest keeps
+    its completed runs and runs the rest again. A sweep's run whose own process died while
+    others still heartbeat the session fails alone ("Worker lost", SPEC §14). Right after a
+    database outage stale heartbeats are forgiven: the runners could not write them (they are
+    buffered)."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.STALE_AFTER_SECONDS)
     unpicked = now - timedelta(seconds=settings.PICKUP_TIMEOUT_SECONDS)
@@ -349,24 +498,37 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
         f"No worker picked the session up within {settings.PICKUP_TIMEOUT_SECONDS} s; "
         "is a worker running for this queue?"
     )
-    candidates = [
+    lost = [
         (session, stale_reason)
-        for session in running.filter(worker__isnull=False, heartbeat_at__lt=stale).only("pk", "type")
-    ] + [
-        (session, unpicked_reason)
-        for session in running.filter(worker__isnull=True, started_at__lt=unpicked).only("pk", "type")
+        for session in running.filter(worker__isnull=False, heartbeat_at__lt=stale).only(
+            "pk", "worker", "type"
+        )
     ]
+    forgiven = _database_recently_down()
+    if lost and forgiven:
+        log.info("Stale heartbeats of %d sessions forgiven: the database was down just now", len(lost))
+        lost = []
     if restarted_node:
         # A backtest's runs may be spread over nodes: only the restarted node's runs are lost
         # (_backtest_runs_reap), the others go on.
-        candidates += [
+        lost += [
             (session, f"Worker lost: {session.worker} restarted.")
             for session in running.filter(worker__startswith=f"{restarted_node}:")
             .exclude(type=SessionType.BACKTEST)
-            .only("pk", "worker")
+            .only("pk", "worker", "type")
         ]
+    # Handed back (suspended, re-dispatched) sessions wait from the hand-back, not the start.
+    never_picked = running.filter(worker__isnull=True, started_at__lt=unpicked).filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=unpicked)
+    )
     failed = []
-    for session, reason in candidates:
+    for session, reason in lost:
+        if settings.RESUME_LOST_SESSIONS and session.type in RESUMABLE_TYPES:
+            if session.type == SessionType.BACKTEST:
+                runs_requeue(session_id=session.pk)  # what it was computing runs again
+            if session_redispatch(session_id=session.pk, worker=session.worker, reason=reason):
+                log.warning("Session %s: %s Queued again to resume.", session.pk, reason)
+            continue
         if session.type == SessionType.BACKTEST:
             # No process of the sweep heartbeats any more: what is left of it is lost; the
             # runs that completed still count (session_sweep_finish).
@@ -377,7 +539,21 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
         # meanwhile is left alone.
         elif session_finish(session=session, status=Status.FAILED, error=reason):
             failed.append(session.pk)
+    for session in never_picked.only("pk"):
+        if session_finish(session=session, status=Status.FAILED, error=unpicked_reason):
+            failed.append(session.pk)
+    if forgiven:
+        return failed
     return failed + _backtest_runs_reap(stale=stale, restarted_node=restarted_node)
+
+
+def runs_requeue(*, session_id: str) -> None:
+    """A lost backtest's runs that were being computed go back to `created`, their partial
+    trades deleted: the resumed session computes them again; completed runs are kept."""
+    with transaction.atomic():
+        runs = Run.objects.filter(session_id=session_id, status=Status.RUNNING)
+        Trade.objects.filter(run__in=runs).delete()
+        runs.update(status=Status.CREATED, worker=None, pid=None, started_at=None, heartbeat_at=None)
 
 
 def _backtest_runs_reap(*, stale, restarted_node: str | None) -> list[str]:
@@ -425,8 +601,40 @@ def _runs_lose(runs, reason: str) -> set[str]:
     return {session_id for _pk, session_id in rows}
 
 
+# Every type resumes: a live session from its checkpoint, a scraper from now (its archive
+# writes are idempotent), a backtest with its completed runs kept.
+RESUMABLE_TYPES = (SessionType.TEST, SessionType.SCRAPER, SessionType.BACKTEST)
+
+
+def _database_recently_down() -> bool:
+    """This process saw the database down lately, or the database server itself has just
+    (re)started: in both cases a late heartbeat says nothing about the worker."""
+    window = settings.STALE_AFTER_SECONDS
+    if outages.database_down_within(window):
+        return True
+    if connection.vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW GLOBAL STATUS LIKE 'Uptime'")
+            row = cursor.fetchone()
+        return bool(row) and int(row[1]) < window
+    return False
+
+
+_lazy_lock = threading.Lock()
+_lazy_last = 0.0
+
+
 def sessions_reap_lazily() -> None:
-    """Reap on reads too, at most every few seconds, so a dead session shows as failed even
-    when neither a worker nor the scheduler is alive."""
-    if cache.add("sessions:reap-lazily", 1, timeout=5):
-        sessions_reap()
+    """Reap on reads too, at most every few seconds, so a dead session shows as lost even
+    when neither a worker nor the scheduler is alive. The cache spaces the reaps across
+    processes; with the cache down (its error ignored: None) this process's clock does."""
+    global _lazy_last
+    added = cache.add("sessions:reap-lazily", 1, timeout=5)
+    if added is None:
+        with _lazy_lock:
+            if time.monotonic() - _lazy_last < 5:
+                return
+            _lazy_last = time.monotonic()
+    elif not added:
+        return
+    sessions_reap()

@@ -32,7 +32,7 @@ def _start_after_save(request: HttpRequest, session: Session, verb: str) -> Http
     if request.POST.get("action") == "start":
         try:
             session = services.session_start(session=session)
-        except Conflict as error:
+        except ServiceError as error:  # a limit (409) or the broker down (503): it stays created
             return _done(
                 request,
                 f"{verb} {session.name}, but it could not start: {error.message}",

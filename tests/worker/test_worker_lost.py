@@ -1,4 +1,5 @@
-"""A session whose worker was SIGKILLed is failed ("worker lost"), with no worker alive."""
+"""With RESUME_LOST_SESSIONS=false, a session whose worker was SIGKILLed is failed ("worker
+lost"), with no worker alive. (By default it is resumed: tests/faults/test_worker_faults.py.)"""
 
 import pytest
 
@@ -12,6 +13,7 @@ def test_a_session_whose_worker_was_killed_is_failed_within_stale_after_seconds(
     worker_process, operator_api, settings
 ):
     settings.STALE_AFTER_SECONDS = 3
+    settings.RESUME_LOST_SESSIONS = False
     process = worker_process(queues=("test",))
     created = operator_api.post(
         "/api/sessions", {"type": "test", "market": "XBTUSD", "strategy": "TestBot"}, format="json"

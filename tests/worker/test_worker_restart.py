@@ -1,5 +1,6 @@
 """A worker that starts again fails what its previous life left running (it cannot be
-running it any more), without waiting for the heartbeat to go stale."""
+running it any more), without waiting for the heartbeat to go stale: with
+RESUME_LOST_SESSIONS=false it fails them; by default it queues them again to resume."""
 
 import socket
 
@@ -27,7 +28,11 @@ def test_a_restarted_worker_fails_the_sessions_it_left_running(worker_process, o
     Session.objects.filter(pk=other.pk).update(status="running")
     services.session_claim(session_id=other.pk, worker="elsewhere@otherhost:99", pid=99)
 
-    worker_process(queues=("scraper",), name=nodename, extra_env={"STALE_AFTER_SECONDS": "3600"})
+    worker_process(
+        queues=("scraper",),
+        name=nodename,
+        extra_env={"STALE_AFTER_SECONDS": "3600", "RESUME_LOST_SESSIONS": "false"},
+    )
 
     failed = wait_for(
         lambda: Session.objects.filter(pk=session.pk, status="failed").first(),
