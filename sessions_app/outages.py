@@ -24,3 +24,10 @@ def database_down_within(seconds: float) -> bool:
     """Whether this process saw the database down in the last `seconds`."""
     with _lock:
         return _last_down is not None and time.monotonic() - _last_down < seconds
+
+
+def database_down_forget() -> None:
+    """Forget what was seen (a test starting clean; a process that knows the outage is over)."""
+    global _last_down
+    with _lock:
+        _last_down = None

@@ -14,9 +14,18 @@ from typing import Any
 
 import pytest
 
+from sessions_app import outages
+
 # The real-worker fixtures (celery_worker, worker_process, broker_isolation, data_root), once
 # for the whole run: the worker is shared by the worker and browser tests.
 pytest_plugins = ["tests.worker_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _no_outage_remembered():
+    """Each test starts with no database outage seen by this process: the reaper forgives stale
+    heartbeats for a while after one (SPEC §18), which would leak from a fault test."""
+    outages.database_down_forget()
 
 
 def pytest_configure(config):

@@ -46,7 +46,10 @@ def test_a_run_whose_process_stopped_heartbeating_fails_and_the_others_go_on(swe
     assert Session.objects.get(pk=sweep.pk).status == "running"  # the rest is still computed
 
 
-def test_a_sweep_nobody_heartbeats_ends_completed_with_its_lost_runs_reported(sweep):
+def test_a_sweep_nobody_heartbeats_ends_completed_with_its_lost_runs_reported(sweep, settings):
+    # With RESUME_LOST_SESSIONS (the default) such a sweep is queued again instead
+    # (tests/faults/test_lost_backtest.py); without it, what is left is lost.
+    settings.RESUME_LOST_SESSIONS = False
     first, *_ = _runs(sweep)
     Run.objects.filter(pk=first.pk).update(status="completed", total_pnl=5, stopped_at=timezone.now())
     Session.objects.filter(pk=sweep.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=60))
@@ -62,7 +65,8 @@ def test_a_sweep_nobody_heartbeats_ends_completed_with_its_lost_runs_reported(sw
     assert session.trades_file  # written at the end like any sweep's
 
 
-def test_a_sweep_nobody_heartbeats_with_nothing_completed_fails(sweep):
+def test_a_sweep_nobody_heartbeats_with_nothing_completed_fails(sweep, settings):
+    settings.RESUME_LOST_SESSIONS = False
     Session.objects.filter(pk=sweep.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=60))
 
     services.sessions_reap()
