@@ -210,6 +210,10 @@ def _sweep_finish(
         else:
             status = Status.FAILED
             error = reason or (failed[0]["error"] if failed else None) or "No run of the session completed."
+        if progress is None and status != Status.STOPPED and session.progress_total:
+            # Ended by a process that computed nothing (a late chunk, the reaper): every run
+            # has ended, so every candle of the total the others reported was walked.
+            progress = (session.progress_total, session.progress_total)
         if progress is not None:
             Session.objects.filter(pk=session_id).update(
                 progress_done=progress[0], progress_total=progress[1]
