@@ -19,7 +19,7 @@ from bots.exchanges.sim import SimExchange
 from bots.runners import backtest, live, scraper
 from bots.runners.backtest import NoDataError, load_legs
 from bots.runners.config import RunConfig, canonical_hash, make_strategy
-from bots.runners.sink import ListSink, Result, Sink
+from bots.runners.sink import ListSink, NullSink, Result, Sink
 
 __all__ = [
     "CHUNK_SECONDS",
@@ -31,6 +31,7 @@ __all__ = [
     "STOP_CHECK_EVERY",
     "ListSink",
     "NoDataError",
+    "NullSink",
     "Result",
     "RunConfig",
     "Sink",

@@ -15,7 +15,7 @@ from bots.candles import Candles, align, timeframe_seconds
 from bots.metrics import bucket_size, compute_metrics, downsample
 from bots.runners.book import Book
 from bots.runners.config import RunConfig, make_strategy
-from bots.runners.sink import Result, Sink
+from bots.runners.sink import NullSink, Result, Sink
 from bots.simulator import equity_series
 from bots.strategies.base import Bar, Rule, Strategy
 
@@ -494,28 +494,6 @@ def run_backtest(
     return backtest.run()
 
 
-class _QuietSink:
-    """The sink of a grid run nobody listens to."""
-
-    def on_trades(self, trades):
-        pass
-
-    def on_equity(self, points):
-        pass
-
-    def on_log(self, line):
-        pass
-
-    def on_progress(self, done, total):
-        pass
-
-    def on_metrics(self, metrics):
-        pass
-
-    def should_stop(self):
-        return False
-
-
 def run_grid(
     configs: list[RunConfig],
     feed: Any,
@@ -542,7 +520,7 @@ def run_grid(
     for config in configs:
         if (config.market, config.exchange, config.timeframe, config.range_start, config.range_end) != shape:
             raise ValueError("run_grid takes configs of one market, exchange, timeframe and range.")
-    sinks = sinks if sinks is not None else [_QuietSink() for _ in configs]
+    sinks = sinks if sinks is not None else [NullSink() for _ in configs]
     if len(sinks) != len(configs):
         raise ValueError(f"{len(sinks)} sinks for {len(configs)} configs.")
     legs = load_legs(first, feed)

@@ -23,6 +23,28 @@ class Sink(Protocol):
     # from (see bots.runners.live); a sink without it is simply not told.
 
 
+class NullSink:
+    """A sink nobody listens to: every report is dropped, it never asks to stop."""
+
+    def on_trades(self, trades: Sequence[Trade]) -> None:
+        pass
+
+    def on_equity(self, points: list[tuple[int, float]]) -> None:
+        pass
+
+    def on_log(self, line: str) -> None:
+        pass
+
+    def on_progress(self, done: int, total: int | None) -> None:
+        pass
+
+    def on_metrics(self, metrics: dict[str, Any]) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        return False
+
+
 class ListSink:
     """A sink that keeps everything it is told; stops when `stop_when(self)` is true."""
 

@@ -21,26 +21,11 @@ def _date(text: str) -> int:
         raise CommandError(f"Not a date: {text!r} (use YYYY-MM-DD)") from None
 
 
-class TerminalSink:
+class TerminalSink(engine.NullSink):
     """Progress bar on stderr; nothing recorded."""
 
     def __init__(self):
         self.last = 0.0
-
-    def on_trades(self, trades):
-        pass
-
-    def on_equity(self, points):
-        pass
-
-    def on_log(self, line):
-        pass
-
-    def on_metrics(self, metrics):
-        pass
-
-    def should_stop(self):
-        return False
 
     def on_progress(self, done, total):
         now = time.monotonic()
