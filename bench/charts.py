@@ -1,16 +1,21 @@
 """The chart endpoint (SPEC §17): a year of 1m candles aggregated to 2,000 points, with the
-run's trades as markers, server time through the full Django stack; target p95 < 50 ms.
+run's trades as markers; target p95 < 50 ms.
 
 Two sources: the archive (365 daily files of 1,440 candles, as scrapers record them) and the
-`sim` exchange (computed); plus a zoomed-in month of the archive.
+`sim` exchange (computed); plus a zoomed-in month of the archive. Each is measured twice: the
+server's time through the full Django stack in this process, prepared as config/wsgi.py
+prepares a served process (config.serving.freeze_loaded), with its CPU time beside it; and
+the whole round trip over HTTP through the production server (gunicorn, 2 workers x 4
+threads, DEBUG=false, as bin/run) on a kept-alive connection, as a browser asks.
 """
 
-import gc
+import os
 import time
 
 import numpy as np
 
 from bench.common import Timer, percentile, setup_django
+from bench.reads import SERVER_ENV, free_port, login_cookie, measure, start_server
 
 START = 1_704_067_200  # 2024-01-01 00:00 UTC
 DAYS = 365
@@ -71,10 +76,13 @@ def _backtest(user, exchange: str):
 
 
 def main() -> None:
+    os.environ.update(SERVER_ENV)
     setup_django(fresh=True)
     from django.conf import settings
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
+
+    from config.serving import freeze_loaded
 
     with Timer() as t:
         candles = _archive_year(str(settings.DATA_ROOT))
@@ -83,22 +91,24 @@ def main() -> None:
     archived, computed = _backtest(user, "bitmex"), _backtest(user, "sim")
     client = APIClient()
     client.force_authenticate(user)
-    # As config/wsgi.py does in every served process once the app is loaded.
-    gc.freeze()
+    freeze_loaded()  # as config/wsgi.py does in every served process once the app is loaded
     month = f"from={START + 180 * 86_400}&to={START + 210 * 86_400}"
     queries = {
         "archive, year -> 2,000": (archived, "max_points=2000"),
         "sim, year -> 2,000": (computed, "max_points=2000"),
         "archive, a month zoomed": (archived, f"{month}&max_points=2000"),
     }
+    paths = {
+        label: f"/api/sessions/{session.pk}/chart?{query}" for label, (session, query) in queries.items()
+    }
     # Wall time is the figure; CPU time beside it tells a loaded machine from a slow request.
+    print(f"\nserver time in-process (full Django stack), {REQUESTS} requests each:")
     print(
         f"{'chart (1m, 2,000 trades)':<26} {'candles':>8} {'markers':>8} {'p50 ms':>8} {'p95 ms':>8}"
         f" {'cpu p50':>8} {'cpu p95':>8}"
     )
-    for label, (session, query) in queries.items():
-        path = f"/api/sessions/{session.pk}/chart?{query}"
-        body = client.get(path).json()  # warm: the page cache of the archive files, imports
+    for label, path in paths.items():
+        body = client.get(path).json()  # warm: the page cache of the archive files
         samples, cpu = [], []
         for _ in range(REQUESTS):
             began_cpu = time.process_time()
@@ -112,6 +122,18 @@ def main() -> None:
             f"{percentile(samples, 50):8.1f} {percentile(samples, 95):8.1f}"
             f" {percentile(cpu, 50):8.1f} {percentile(cpu, 95):8.1f}"
         )
+    cookie = login_cookie(user)
+    port = free_port()
+    server = start_server(port)
+    try:
+        print(f"\nover HTTP through gunicorn (DEBUG=false, kept-alive connection), {REQUESTS} requests each:")
+        print(f"{'chart (1m, 2,000 trades)':<26} {'p50 ms':>8} {'p95 ms':>8}")
+        for label, path in paths.items():
+            p50, p95 = measure(port, path, {"Cookie": cookie}, REQUESTS)
+            print(f"{label:<26} {p50:8.1f} {p95:8.1f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
     print("target: p95 < 50 ms for a year of 1m candles aggregated to 2,000 points")
 
 

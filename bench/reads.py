@@ -17,9 +17,11 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -145,8 +147,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+WORKERS = 2
+
+
 def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, **SERVER_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    """gunicorn as bin/run starts it (2 workers x 4 threads), returned once every worker has
+    loaded the app (bench/gunicorn_ready.py)."""
+    ready = Path(tempfile.mkdtemp(prefix="bench-gunicorn-"))
+    env = {
+        **os.environ,
+        **SERVER_ENV,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "BENCH_READY_DIR": str(ready),
+    }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
         cwd=ROOT,
@@ -157,10 +170,12 @@ def start_server(port: int) -> subprocess.Popen:
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "config.wsgi:application",
+            "--config",
+            str(ROOT / "bench" / "gunicorn_ready.py"),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(WORKERS),
             "--threads",
             "4",
             "--error-logfile",
@@ -171,14 +186,20 @@ def start_server(port: int) -> subprocess.Popen:
         cwd=ROOT,
         env=env,
     )
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server
-        except OSError:
+    try:
+        for _ in range(1200):
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {server.returncode}")
+            if len(list(ready.iterdir())) >= WORKERS:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return server
             time.sleep(0.1)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start")
+        raise RuntimeError("gunicorn's workers did not load the app in 120 s")
+    except BaseException:
+        server.terminate()
+        raise
+    finally:
+        shutil.rmtree(ready, ignore_errors=True)
 
 
 def login_cookie(user) -> str:

@@ -1,12 +1,12 @@
-import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from config.serving import freeze_loaded
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
-# What the process loaded (Django, the apps, numpy) lives as long as it does: out of the
-# collector's reach, a full collection no longer walks it. Requests that make many objects
-# (a chart's thousands of candles and markers) then pay no 100 ms pause every few calls.
-gc.freeze()
+# What the process loaded (Django, the apps, the views, numpy, numba's compiled code) lives as
+# long as it does: out of the collector's reach (config/serving.py).
+freeze_loaded()

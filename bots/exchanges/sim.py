@@ -116,6 +116,13 @@ def value_noise(seed: int, times: np.ndarray, periods: list[int], amplitudes: li
     return _value_noise_compiled(seeds, shifts, np.asarray(amplitudes, dtype=np.float64), times)
 
 
+def load_compiled() -> None:
+    """Have numba load (or, the first time, compile) the compiled value noise now: its first
+    call otherwise pays for it, half a second and some 50,000 objects of numba's typing
+    machinery that a served process would then create after freezing what it loaded."""
+    value_noise(0, np.arange(2, dtype=np.int64), [1, 2], [1.0, 1.0])
+
+
 def value_noise_reference(
     seed: int, times: np.ndarray, periods: list[int], amplitudes: list[float]
 ) -> np.ndarray:

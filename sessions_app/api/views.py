@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.decorators import login_not_required
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, permission_classes, renderer_classes
 from rest_framework.response import Response
 
 from sessions_app import selectors, services
@@ -16,6 +16,7 @@ from sessions_app.api import params
 from sessions_app.api.cursors import cursor_dumps
 from sessions_app.api.docs import operations
 from sessions_app.api.permissions import CanOperateOrReadOnly
+from sessions_app.api.renderers import FastJSONRenderer
 from sessions_app.api.trades_csv import trades_csv_response
 from sessions_app.errors import InvalidInput
 from sessions_app.representations import (
@@ -32,12 +33,15 @@ if TYPE_CHECKING:
     from sessions_app.models import Run, Session
 
 
-def endpoint(*methods: str):
+def endpoint(*methods: str, renderers: list | None = None):
     """A DRF function view: token or session auth (not the login redirect), reads for all
-    logged-in users, writes for operators."""
+    logged-in users, writes for operators; `renderers` instead of the settings' JSONRenderer."""
 
     def decorate(view):
-        wrapped = api_view(list(methods))(permission_classes([CanOperateOrReadOnly])(view))
+        inner = permission_classes([CanOperateOrReadOnly])(view)
+        if renderers is not None:
+            inner = renderer_classes(renderers)(inner)
+        wrapped = api_view(list(methods))(inner)
         wrapped = extend_schema(description=(view.__doc__ or "").strip())(wrapped)
         # Its parameters, body and answers, declared in docs.py under the view's name.
         for declaration in operations(view.__name__):
@@ -175,7 +179,7 @@ def session_equity(request, session_id: str):
     )
 
 
-@endpoint("GET")
+@endpoint("GET", renderers=[FastJSONRenderer])
 def session_chart(request, session_id: str):
     """A window of the session's price as OHLC candles aggregated to at most `max_points`, every
     trade of the run in it as entry/exit markers, and the run's equity in it (SPEC §17)."""
