@@ -3,13 +3,17 @@ run's trades as markers; target p95 < 50 ms.
 
 Two sources: the archive (365 daily files of 1,440 candles, as scrapers record them) and the
 `sim` exchange (computed); plus a zoomed-in month of the archive. Each is measured twice: the
-server's time through the full Django stack in this process, prepared as config/wsgi.py
-prepares a served process (config.serving.freeze_loaded), with its CPU time beside it; and
-the whole round trip over HTTP through the production server (gunicorn, 2 workers x 4
-threads, DEBUG=false, as bin/run) on a kept-alive connection, as a browser asks.
+server's time in this process, calling the WSGI application of config/wsgi.py as gunicorn
+calls it (every middleware, a logged-in browser's session cookie; the process prepared as
+every served one, config.serving.freeze_loaded), with its CPU time beside it; and the whole
+round trip over HTTP through the production server (gunicorn, 2 workers x 4 threads,
+DEBUG=false, as bin/run) on a kept-alive connection, as a browser asks.
 """
 
+import io
+import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -75,23 +79,45 @@ def _backtest(user, exchange: str):
     return Session.objects.get(pk=session.pk)
 
 
+def wsgi_get(application, path: str, cookie: str) -> tuple[str, bytes]:
+    """GET `path` from the WSGI application as gunicorn calls it: (status line, body)."""
+    route, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": route,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_COOKIE": cookie,
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+    status = []
+    answer = application(environ, lambda line, headers: status.append(line))
+    try:
+        body = b"".join(answer)
+    finally:
+        answer.close()
+    return status[0], body
+
+
 def main() -> None:
     os.environ.update(SERVER_ENV)
     setup_django(fresh=True)
     from django.conf import settings
     from django.contrib.auth.models import User
-    from rest_framework.test import APIClient
-
-    from config.serving import freeze_loaded
 
     with Timer() as t:
         candles = _archive_year(str(settings.DATA_ROOT))
     print(f"archive: {candles:,} 1m candles over {DAYS} days written in {t.seconds:.1f} s")
     user = User.objects.create_superuser("chart-bench", "", "bench-password-1")
     archived, computed = _backtest(user, "bitmex"), _backtest(user, "sim")
-    client = APIClient()
-    client.force_authenticate(user)
-    freeze_loaded()  # as config/wsgi.py does in every served process once the app is loaded
+    cookie = login_cookie(user)
+    from config.wsgi import application  # loads, warms and freezes as every served process
+
     month = f"from={START + 180 * 86_400}&to={START + 210 * 86_400}"
     queries = {
         "archive, year -> 2,000": (archived, "max_points=2000"),
@@ -102,27 +128,28 @@ def main() -> None:
         label: f"/api/sessions/{session.pk}/chart?{query}" for label, (session, query) in queries.items()
     }
     # Wall time is the figure; CPU time beside it tells a loaded machine from a slow request.
-    print(f"\nserver time in-process (full Django stack), {REQUESTS} requests each:")
+    print(f"\nserver time in-process (config.wsgi.application, every middleware), {REQUESTS} requests each:")
     print(
         f"{'chart (1m, 2,000 trades)':<26} {'candles':>8} {'markers':>8} {'p50 ms':>8} {'p95 ms':>8}"
         f" {'cpu p50':>8} {'cpu p95':>8}"
     )
     for label, path in paths.items():
-        body = client.get(path).json()  # warm: the page cache of the archive files
+        status, first = wsgi_get(application, path, cookie)  # warm: the archive files' page cache
+        assert status.startswith("200"), (status, first[:200])
+        body = json.loads(first)
         samples, cpu = [], []
         for _ in range(REQUESTS):
             began_cpu = time.process_time()
             with Timer() as t:
-                response = client.get(path)
+                status, answer = wsgi_get(application, path, cookie)
             cpu.append((time.process_time() - began_cpu) * 1000)
-            assert response.status_code == 200, response.content[:200]
+            assert status.startswith("200") and answer == first, (status, answer[:200])
             samples.append(t.seconds * 1000)
         print(
             f"{label:<26} {len(body['candles']):>8,} {len(body['markers']):>8,} "
             f"{percentile(samples, 50):8.1f} {percentile(samples, 95):8.1f}"
             f" {percentile(cpu, 50):8.1f} {percentile(cpu, 95):8.1f}"
         )
-    cookie = login_cookie(user)
     port = free_port()
     server = start_server(port)
     try:

@@ -24,5 +24,8 @@ class FastJSONRenderer(JSONRenderer):
             default=self.encoder_class().default,
             option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS,
         )
-        # As JSONRenderer: U+2028/U+2029 escaped, so the answer is also valid JavaScript.
-        return body.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+        # As JSONRenderer: U+2028/U+2029 escaped, so the answer is also valid JavaScript (one
+        # search of their common first bytes in the usual answer that has neither).
+        if b"\xe2\x80" in body:
+            body = body.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+        return body

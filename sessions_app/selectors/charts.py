@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any
 
 from django.db import connections
@@ -129,7 +130,7 @@ def _markers(session: Session, run: Run | None, symbol: str, start: int, end: in
                     "pnl": pnl,
                 }
             )
-    markers.sort(key=lambda m: (m["time"], m["trade_id"]))
+    markers.sort(key=itemgetter("time", "trade_id"))
     return markers
 
 
@@ -176,10 +177,14 @@ def session_chart(*, session: Session, run: Run | None, window: ChartWindow) -> 
         archived=session.type == SessionType.SCRAPER,
     )
     answer["interval"] = interval
-    answer["candles"] = [list(row) for row in candles.rows()]
+    # Rows as tuples of numbers (JSON arrays all the same), markers as dicts of plain values:
+    # the collector stops tracking such containers, so the thousands of them that the API's
+    # answer holds until it is collected (DRF's response and view refer to each other) add
+    # nothing to walk to the full collections of the next requests.
+    answer["candles"] = candles.rows()
     answer["markers"] = _markers(session, run, symbol, start, end)
     answer["equity"] = [
-        [int(t), float(v)] for t, v in (session_equity(session, run) or []) if start <= t < end
+        (int(t), float(v)) for t, v in (session_equity(session, run) or []) if start <= t < end
     ]
     return answer
 
