@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 from bench.common import Timer, percentile, setup_django
-from bench.reads import SERVER_ENV, free_port, login_cookie, measure, start_server
+from bench.reads import SERVER_ENV, login_cookie, measure
+from bench.server import collectstatic, free_port, gunicorn_start, stop
 
 START = 1_704_067_200  # 2024-01-01 00:00 UTC
 DAYS = 365
@@ -150,8 +151,10 @@ def main() -> None:
             f"{percentile(samples, 50):8.1f} {percentile(samples, 95):8.1f}"
             f" {percentile(cpu, 50):8.1f} {percentile(cpu, 95):8.1f}"
         )
+    env = {**os.environ, **SERVER_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    collectstatic(env)
     port = free_port()
-    server = start_server(port)
+    server = gunicorn_start(port, env=env, args=("--error-logfile", "-", "--log-level", "warning"))
     try:
         print(f"\nover HTTP through gunicorn (DEBUG=false, kept-alive connection), {REQUESTS} requests each:")
         print(f"{'chart (1m, 2,000 trades)':<26} {'p50 ms':>8} {'p95 ms':>8}")
@@ -159,8 +162,7 @@ def main() -> None:
             p50, p95 = measure(port, path, {"Cookie": cookie}, REQUESTS)
             print(f"{label:<26} {p50:8.1f} {p95:8.1f}")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     print("target: p95 < 50 ms for a year of 1m candles aggregated to 2,000 points")
 
 

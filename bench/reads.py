@@ -17,18 +17,14 @@ from __future__ import annotations
 import http.client
 import os
 import random
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.common import Timer, percentile, setup_django
+from bench.server import collectstatic, free_port, gunicorn_start, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", 100_000))
@@ -139,67 +135,6 @@ def keyed_cursor(list_name: str, rows, *, keyset, sort: str, offset: int) -> str
 
     row = rows.order_by(*keyset.order_by())[offset - 1]
     return cursor_dumps(keyset.key_of(row), list_name=list_name, sort=sort, descending=keyset.descending)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-WORKERS = 2
-
-
-def start_server(port: int) -> subprocess.Popen:
-    """gunicorn as bin/run starts it (2 workers x 4 threads), returned once every worker has
-    loaded the app (bench/gunicorn_ready.py)."""
-    ready = Path(tempfile.mkdtemp(prefix="bench-gunicorn-"))
-    env = {
-        **os.environ,
-        **SERVER_ENV,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "BENCH_READY_DIR": str(ready),
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi:application",
-            "--config",
-            str(ROOT / "bench" / "gunicorn_ready.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--threads",
-            "4",
-            "--error-logfile",
-            "-",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(1200):
-            if server.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {server.returncode}")
-            if len(list(ready.iterdir())) >= WORKERS:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return server
-            time.sleep(0.1)
-        raise RuntimeError("gunicorn's workers did not load the app in 120 s")
-    except BaseException:
-        server.terminate()
-        raise
-    finally:
-        shutil.rmtree(ready, ignore_errors=True)
 
 
 def login_cookie(user) -> str:
@@ -329,8 +264,10 @@ def main() -> None:
         plans(queries)
     token = Token.objects.get_or_create(user=user)[0].key
     cookie = login_cookie(user)
+    env = {**os.environ, **SERVER_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    collectstatic(env)
     port = free_port()
-    server = start_server(port)
+    server = gunicorn_start(port, env=env, args=("--error-logfile", "-", "--log-level", "warning"))
     try:
         print(f"\n{vendor}, over HTTP through gunicorn (DEBUG=false), {REQUESTS} requests each:")
         print(f"{'query':<22} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'before p95':>11}")
@@ -366,8 +303,7 @@ def main() -> None:
             flag = "" if p95 < HISTORY_TARGET_MS else "  OVER"
             print(f"{label:<22} {p50:8.1f} {p95:8.1f} {'< 60':>8} {'':>11}{flag}")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 if __name__ == "__main__":

@@ -5,16 +5,13 @@ import http.client
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 from bench.common import Timer, percentile, setup_django
+from bench.server import free_port, gunicorn_start, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS, RUNS_PER_SESSION = 1_000, 100
@@ -92,12 +89,6 @@ def fill():
     return Token.objects.create(user=user).key
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Api:
     """One keep-alive HTTP connection to the server, token-authenticated."""
 
@@ -112,36 +103,6 @@ class Api:
         if response.status != 200:
             raise SystemExit(f"GET {path}: {response.status} {body[:300]!r}")
         return json.loads(body)
-
-
-def server_start(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def cursors_at(api: Api, query: str) -> dict[int, str | None]:
@@ -167,7 +128,7 @@ def main() -> None:
     print(f"{connection.vendor}: inserted {SESSIONS * RUNS_PER_SESSION:,} runs in {t.seconds:.1f} s")
     connection.close()
     port = free_port()
-    server = server_start(port)
+    server = gunicorn_start(port, env=os.environ.copy())
     try:
         api = Api(port, token)
         print(f"{'GET /api/runs, 50 a page, over HTTP':<36} {'page':>6} {'p50 ms':>8} {'p95 ms':>8}")
@@ -190,8 +151,7 @@ def main() -> None:
                 print(f"{label:<36} {depth:>6} {percentile(samples, 50):8.1f} {p95:8.1f}")
         print(f"{connection.vendor}: worst p95 {worst:.1f} ms (target < 30 ms at any depth)")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 if __name__ == "__main__":

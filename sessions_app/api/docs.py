@@ -98,9 +98,8 @@ RUN_LIST_PARAMETERS = [
         "sort", str, enum=_sorts(RUN_SORTS), description="field or field:asc|desc; default id:asc."
     ),
     LIMIT,
-    OpenApiParameter(
-        "cursor", {"type": "string", "pattern": "^[0-9]*$"}, description="next_cursor of the previous page."
-    ),
+    OFFSET,
+    KEYSET_CURSOR,
 ]
 UNIX_SECONDS = {"type": "integer", "minimum": 0}
 RUNS_PARAMETERS = [
@@ -314,7 +313,7 @@ OPERATIONS: dict[str, list] = {
     "session_runs": [
         extend_schema(
             summary="A session's runs",
-            description="Cursor-paged; `sort=total_pnl:desc` for the best first.",
+            description="By offset or keyset cursor; `sort=total_pnl:desc` for the best first.",
             tags=[DATA],
             parameters=RUN_LIST_PARAMETERS,
             responses=_answers({200: s.RunPageSerializer}, 400, 404),

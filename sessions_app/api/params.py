@@ -25,6 +25,7 @@ from sessions_app.selectors import (
     SessionFilters,
     run_keyset,
     session_keyset,
+    session_run_keyset,
 )
 from sessions_app.selectors.charts import DEFAULT_POINTS, MAX_POINTS
 
@@ -146,15 +147,25 @@ def trade_page_query(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """GET /api/sessions/<id>/runs's status filter, sort and cursor, as selectors.run_list takes them."""
+    """GET /api/sessions/<id>/runs's status filter, sort and page (`offset` or `cursor`), as
+    selectors.run_list takes them."""
     statuses = _comma_list(params, "status", Status.values)
     sort, descending = parse_sort(params.get("sort"), RUN_SORTS, "id:asc")
-    limit, _ = parse_paging(params)
-    cursor = params.get("cursor") or "0"
-    if not str(cursor).isdecimal():
-        raise InvalidInput.from_errors({"cursor": ["Not a cursor this API returned."]})
-    start = min(int(cursor), MAX_OFFSET)
-    return {"statuses": statuses, "sort": sort, "descending": descending, "limit": limit, "start": start}
+    limit, offset = parse_paging(params)
+    after = cursor_loads(
+        _cursor_or_offset(params, offset),
+        list_name="session-runs",
+        sort=sort,
+        keyset=session_run_keyset(sort=sort, descending=descending),
+    )
+    return {
+        "statuses": statuses,
+        "sort": sort,
+        "descending": descending,
+        "limit": limit,
+        "offset": offset,
+        "after": after,
+    }
 
 
 # Unix seconds as a query string: digits, and few enough that the databases take the number.

@@ -429,11 +429,8 @@ class EventPageSerializer(_Page):
     events = EventSerializer(many=True)
 
 
-class RunPageSerializer(serializers.Serializer):
-    success = _success(True)
+class RunPageSerializer(_KeysetPage):
     runs = RunSerializer(many=True)
-    total = serializers.IntegerField()
-    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as ?cursor=; null on the last page.")
 
 
 class RunAnswerSerializer(serializers.Serializer):

@@ -240,10 +240,17 @@ def session_events(request, session_id: str):
 @endpoint("GET")
 def session_runs(request, session_id: str):
     session = _session(session_id)
-    runs, next_cursor, total = selectors.run_list(
-        session=session, **params.run_list_query(request.query_params)
+    query = params.run_list_query(request.query_params)
+    page = selectors.run_list(session=session, **query)
+    return ok(
+        runs=[run_data(r) for r in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=cursor_dumps(
+            page.next_key, list_name="session-runs", sort=query["sort"], descending=query["descending"]
+        ),
     )
-    return ok(runs=[run_data(r) for r in runs], total=total, next_cursor=next_cursor)
 
 
 @endpoint("GET")

@@ -64,6 +64,7 @@ from sessions_app.selectors.runs import (
     run_list,
     session_best_run,
     session_export_runs,
+    session_run_keyset,
 )
 from sessions_app.selectors.sessions import (
     HISTORY_SORTS,
@@ -126,6 +127,7 @@ __all__ = [
     "run_group_summary",
     "run_keyset",
     "run_list",
+    "session_run_keyset",
     "run_search",
     "runs_reusable",
     "runs_summary",

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from sessions_app.errors import NotFound
 from sessions_app.models import Run, Session
+from sessions_app.selectors.paging import Keyset, Page, PageKey, list_page
 
 # Fields a session's runs can be sorted by.
 RUN_SORTS = {"total_pnl", "trade_count", "win_rate", "max_drawdown", "sharpe", "id"}
@@ -34,6 +35,11 @@ def run_count(*, session: Session) -> int:
     return session.runs.count()
 
 
+def session_run_keyset(*, sort: str, descending: bool) -> Keyset:
+    """The order of a session's runs by a RUN_SORTS field: (field, id), or the id alone."""
+    return Keyset(model=Run, field=None if sort == "id" else sort, descending=descending)
+
+
 def run_list(
     *,
     session: Session,
@@ -41,20 +47,23 @@ def run_list(
     sort: str = "id",
     descending: bool = False,
     limit: int,
-    start: int = 0,
-) -> tuple[list[Run], str | None, int]:
-    """Runs of a session, filtered by status, sorted, cursor-paged: (runs, next cursor, total).
-
-    The cursor is the offset of the next page, opaque to clients; with `sort=total_pnl:desc`
-    rows are ordered by profit then id, so pages do not overlap while results are stable.
-    """
+    offset: int = 0,
+    after: PageKey | None = None,
+) -> Page:
+    """Runs of a session, filtered by status, sorted, by offset or after a cursor's key (the
+    keyset of every list, selectors.paging). A session has at most MAX_SWEEP_RUNS runs, fewer
+    than list_totals keeps, so the total is counted on every read."""
     runs = session.runs.all()
     if statuses:
         runs = runs.filter(status__in=statuses)
-    total = runs.count()
-    page = list(runs.order_by(f"{'-' if descending else ''}{sort}", "pk")[start : start + limit])
-    next_cursor = str(start + limit) if start + limit < total else None
-    return page, next_cursor, total
+    return list_page(
+        runs,
+        keyset=session_run_keyset(sort=sort, descending=descending),
+        limit=limit,
+        offset=offset,
+        after=after,
+        scope=f"runs:{session.pk}",
+    )
 
 
 def session_export_runs(*, session: Session, config_hash: str | None) -> list[Run]:

@@ -8,7 +8,15 @@ from django.db.models import Q, QuerySet
 
 from sessions_app.list_totals import trades_scope
 from sessions_app.models import Run, Trade
-from sessions_app.selectors.paging import Keyset, NumberedPage, Page, PageKey, list_page, numbered_keyset_page
+from sessions_app.selectors.paging import (
+    Keyset,
+    NumberedPage,
+    Page,
+    PageKey,
+    list_page,
+    numbered_keyset_page,
+    read_through,
+)
 
 TRADE_EXPORT_FIELDS = ("id", *Trade.VALUE_FIELDS)
 # The API pages a run's trades in entry order, the detail view the newest first; both read
@@ -17,8 +25,13 @@ TRADES_API_ORDER = Keyset(model=Trade, field="entry_time", descending=False)
 TRADES_DASHBOARD_ORDER = TRADES_API_ORDER.reversed()
 
 
+def _run_trades(run_id: int) -> QuerySet[Trade]:
+    """The run's trades, read through the (run, entry_time, id) index (see read_through)."""
+    return read_through(Trade.objects.filter(run_id=run_id), "idx_trade_run_time_id")
+
+
 def _trades(run: Run | None) -> QuerySet[Trade]:
-    return Trade.objects.none() if run is None else Trade.objects.filter(run=run)
+    return Trade.objects.none() if run is None else _run_trades(run.pk)
 
 
 def trade_page(*, run: Run | None, limit: int, offset: int = 0, after: PageKey | None = None) -> Page:
@@ -65,7 +78,7 @@ def trade_rows_iter(runs: list[Run], *, batch: int = 5000) -> Iterator[tuple[Run
     million trades streams in constant memory and no page costs more than the first.
     """
     for run in runs:
-        trades = Trade.objects.filter(run_id=run.pk).order_by("entry_time", "id")
+        trades = _run_trades(run.pk).order_by("entry_time", "id")
         after: tuple[int, int] | None = None
         while True:
             page = trades

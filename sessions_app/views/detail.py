@@ -118,13 +118,13 @@ def _runs_context(session: Session, query: QueryDict) -> dict[str, Any]:
     sort, descending = _runs_sort(query)
     pages = max(1, math.ceil(run_count / RUNS_PAGE_SIZE))
     number = min(page_number(query, "runs_page"), pages)
-    runs, _, _ = selectors.run_list(
+    runs = selectors.run_list(
         session=session,
         sort=sort,
         descending=descending,
         limit=RUNS_PAGE_SIZE,
-        start=(number - 1) * RUNS_PAGE_SIZE,
-    )
+        offset=(number - 1) * RUNS_PAGE_SIZE,
+    ).items
     columns = [
         {
             "label": label,

@@ -162,3 +162,50 @@ def test_a_run_trades_offset_past_any_page_is_not_a_500(operator_api, make_sessi
     assert response.status_code in (200, 400)
     if response.status_code == 200:
         assert response.json()["trades"] == []
+
+
+BIG_SWEEP = {"threshold": [0.1, 0.2, 0.3, 0.4, 0.5], "position_size": [10, 20, 30]}
+
+
+def test_a_cursor_walk_by_profit_returns_every_run_once_in_order(operator_api, make_session):
+    """Keyset pages (SPEC §15) on (total_pnl, id), both descending, and a run deleted between
+    pages neither repeats the others nor hides them."""
+    session = make_session(type="backtest", sweep=BIG_SWEEP)
+    runs = list(session.runs.order_by("id"))
+    for i, run in enumerate(runs):
+        Run.objects.filter(pk=run.pk).update(total_pnl=str(i % 4))  # ties in every value
+    gone = runs[4]  # profit 0: the walk's last page
+
+    seen, cursor = [], None
+    while True:
+        url = f"/api/sessions/{session.id}/runs?sort=total_pnl:desc&limit=4"
+        body = operator_api.get(url + (f"&cursor={cursor}" if cursor else "")).json()
+        seen += [(r["total_pnl"], r["config_hash"]) for r in body["runs"]]
+        if len(seen) == 4:
+            Run.objects.filter(pk=gone.pk).delete()
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    ids = {r.config_hash: r.pk for r in runs}
+    left = {r.config_hash for r in runs} - {gone.config_hash}
+    assert [h for _, h in seen] and len(seen) == len(left) and {h for _, h in seen} == left
+    assert [(pnl, ids[h]) for pnl, h in seen] == sorted(((pnl, ids[h]) for pnl, h in seen), reverse=True)
+    assert body["total"] == len(left) and body["offset"] is None
+
+
+def test_a_runs_cursor_of_another_sort_or_list_is_a_400(operator_api, make_session, assert_refused):
+    session = make_session(type="backtest", sweep=BIG_SWEEP)
+    by_id = operator_api.get(f"/api/sessions/{session.id}/runs?limit=2").json()["next_cursor"]
+    sessions_cursor = operator_api.get("/api/sessions?limit=1").json()["next_cursor"]
+
+    assert by_id is not None
+    assert_refused(
+        operator_api.get(f"/api/sessions/{session.id}/runs?sort=total_pnl:desc&cursor={by_id}"), 400, "cursor"
+    )
+    assert_refused(
+        operator_api.get(f"/api/sessions/{session.id}/runs?cursor={sessions_cursor}"), 400, "cursor"
+    )
+    assert_refused(
+        operator_api.get(f"/api/sessions/{session.id}/runs?cursor={by_id}&offset=2"), 400, "offset"
+    )

@@ -9,10 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,15 +16,10 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.worker_fixtures import ROOT, current_database_url
+from bench.server import collectstatic, free_port, gunicorn_start, stop
+from tests.worker_fixtures import current_database_url
 
 PASSWORD = "a-real-password-for-gunicorn"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -59,62 +50,31 @@ def production_server(transactional_db, broker_isolation, data_root, tmp_path):
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
     }
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert collected.returncode == 0, collected.stdout + collected.stderr
+    try:
+        collectstatic(env)
+    except RuntimeError as error:
+        pytest.fail(str(error))
     assert (tmp_path / "static" / "staticfiles.json").exists()
 
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "2",
-                "--no-control-socket",
-                "--access-logfile",
-                "-",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     server = Server(f"http://127.0.0.1:{port}", log_path)
+    with open(log_path, "wb") as log:
+        try:
+            process = gunicorn_start(
+                port,
+                env=env,
+                workers=1,
+                threads=2,
+                log=log,
+                args=("--no-control-socket", "--access-logfile", "-"),
+            )
+        except RuntimeError as error:
+            pytest.fail(f"{error}:\n{server.output()}")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.output()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not listen on {port} within 60 s:\n{server.output()}")
-                time.sleep(0.2)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
         # Shown by pytest only when the test failed.
         print(f"--- gunicorn output ---\n{server.output()}")
 

@@ -162,13 +162,32 @@ def test_a_deep_keyset_page_starts_inside_the_index(loaded, sort):
 @pytest.mark.parametrize("where", ["first", "deep"])
 def test_a_runs_trades_page_is_read_from_the_trades_index(loaded, where):
     run = loaded
-    after = PageKey(value=1_700_000_000 + 2500 * 60, id=run.trades.order_by("entry_time", "id")[2500].id)
+    # The middle of the run: there MariaDB estimates the range past the key and the run's rows
+    # alike (half the table), and left to itself reads the run from its first row.
+    middle = ROWS // 2
+    after = PageKey(value=1_700_000_000 + middle * 60, id=run.trades.order_by("entry_time", "id")[middle].id)
 
     sql = page_query(
         lambda: selectors.trade_page(run=run, limit=50, after=after if where == "deep" else None)
     )
 
     assert_read_from_index(sql, "trades", "idx_trade_run_time_id")
+    if where == "deep":
+        assert_starts_at_the_key(sql, "trades")
+
+
+def assert_starts_at_the_key(sql: str, table: str) -> None:
+    """The page is a range that starts at the cursor's key, not a walk of the run's rows from
+    their first: MariaDB's `range` on run_id and entry_time (key_len past run_id's 8 bytes; a
+    `ref` on run_id alone reads the run from its start, and its cost grows with the depth),
+    SQLite's search on `run_id=? AND entry_time>?`."""
+    rows = plan(sql)
+    shown = "\n".join(str(r) for r in rows)
+    if connection.vendor == "sqlite":
+        assert any("run_id=? AND entry_time>?" in r["detail"] for r in rows), shown
+    else:
+        reads = [r for r in rows if r["table"] == table]
+        assert reads and all(r["type"] == "range" and int(r["key_len"]) > 8 for r in reads), shown
 
 
 def test_q_reads_the_full_text_index(loaded):

@@ -6,14 +6,18 @@ run once their transaction commits (django_capture_on_commit_callbacks runs them
 
 from __future__ import annotations
 
+import socket
 import uuid
 from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from config.env import redis_cache
 from sessions_app import list_totals, selectors, services
 from sessions_app.models import Session
 
@@ -103,25 +107,33 @@ def test_creates_deletes_and_status_changes_through_the_services_refresh_it(
     assert total(viewer_api) == 5
 
 
-def test_a_failing_cache_falls_back_to_counting(monkeypatch, django_capture_on_commit_callbacks):
-    # The selector itself: the API's other cache uses (the lazy reaper) are issue 12's.
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once the probe is closed
+
+
+@pytest.mark.parametrize("raising", [False, True], ids=["as-configured", "raising"])
+def test_a_cache_that_is_down_falls_back_to_counting(raising, django_capture_on_commit_callbacks):
+    """A Redis nobody listens on: as the product configures it (errors read as misses) and
+    one whose calls raise (the except branches of list_totals)."""
+    down = redis_cache(f"redis://127.0.0.1:{_closed_port()}/0", "down")
+    down["OPTIONS"] = {**down["OPTIONS"], "IGNORE_EXCEPTIONS": not raising, "SOCKET_CONNECT_TIMEOUT": 0.1}
     bulk(3)
-
-    def broken(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    for method in ("get", "set", "add", "set_many"):
-        monkeypatch.setattr(cache, method, broken)
 
     def listed_total() -> int:
         return selectors.session_list(filters=selectors.SessionFilters(), limit=2).total
 
-    assert listed_total() == 3
-    bulk(2)
-    assert listed_total() == 5
-    with django_capture_on_commit_callbacks(execute=True) as bumps:
-        list_totals.sessions_changed()  # a bump that cannot reach the cache is no error
-    assert len(bumps) == 1
+    with override_settings(CACHES={"default": down}, DJANGO_REDIS_IGNORE_EXCEPTIONS=not raising):
+        if raising:
+            with pytest.raises(RedisConnectionError):
+                cache.get("anything")  # the cache is really down, and says so
+        assert listed_total() == 3
+        bulk(2)
+        assert listed_total() == 5
+        with django_capture_on_commit_callbacks(execute=True) as bumps:
+            list_totals.sessions_changed()  # a bump that cannot reach the cache is no error
+        assert len(bumps) == 1
 
 
 def test_a_short_first_page_is_its_own_total_without_a_count(viewer_api):
