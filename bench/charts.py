@@ -10,17 +10,15 @@ round trip over HTTP through the production server (gunicorn, 2 workers x 4 thre
 DEBUG=false, as bin/run) on a kept-alive connection, as a browser asks.
 """
 
-import io
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
 from bench.common import Timer, percentile, setup_django
-from bench.reads import SERVER_ENV, login_cookie, measure
-from bench.server import collectstatic, free_port, gunicorn_start, stop
+from bench.reads import SERVER_ENV, login_cookie, measure, production_server
+from bench.server import stop, wsgi_get
 
 START = 1_704_067_200  # 2024-01-01 00:00 UTC
 DAYS = 365
@@ -80,31 +78,6 @@ def _backtest(user, exchange: str):
     return Session.objects.get(pk=session.pk)
 
 
-def wsgi_get(application, path: str, cookie: str) -> tuple[str, bytes]:
-    """GET `path` from the WSGI application as gunicorn calls it: (status line, body)."""
-    route, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": route,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_COOKIE": cookie,
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-    }
-    status = []
-    answer = application(environ, lambda line, headers: status.append(line))
-    try:
-        body = b"".join(answer)
-    finally:
-        answer.close()
-    return status[0], body
-
-
 def main() -> None:
     os.environ.update(SERVER_ENV)
     setup_django(fresh=True)
@@ -135,14 +108,16 @@ def main() -> None:
         f" {'cpu p50':>8} {'cpu p95':>8}"
     )
     for label, path in paths.items():
-        status, first = wsgi_get(application, path, cookie)  # warm: the archive files' page cache
+        status, first = wsgi_get(
+            application, path, {"HTTP_COOKIE": cookie}
+        )  # warm: the archive files' page cache
         assert status.startswith("200"), (status, first[:200])
         body = json.loads(first)
         samples, cpu = [], []
         for _ in range(REQUESTS):
             began_cpu = time.process_time()
             with Timer() as t:
-                status, answer = wsgi_get(application, path, cookie)
+                status, answer = wsgi_get(application, path, {"HTTP_COOKIE": cookie})
             cpu.append((time.process_time() - began_cpu) * 1000)
             assert status.startswith("200") and answer == first, (status, answer[:200])
             samples.append(t.seconds * 1000)
@@ -151,10 +126,7 @@ def main() -> None:
             f"{percentile(samples, 50):8.1f} {percentile(samples, 95):8.1f}"
             f" {percentile(cpu, 50):8.1f} {percentile(cpu, 95):8.1f}"
         )
-    env = {**os.environ, **SERVER_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    collectstatic(env)
-    port = free_port()
-    server = gunicorn_start(port, env=env, args=("--error-logfile", "-", "--log-level", "warning"))
+    port, server = production_server()
     try:
         print(f"\nover HTTP through gunicorn (DEBUG=false, kept-alive connection), {REQUESTS} requests each:")
         print(f"{'chart (1m, 2,000 trades)':<26} {'p50 ms':>8} {'p95 ms':>8}")

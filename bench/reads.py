@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -153,6 +154,14 @@ def login_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
+def production_server() -> tuple[int, subprocess.Popen]:
+    """gunicorn as `make run` serves (DEBUG off, hashed static files) on a free port."""
+    env = {**os.environ, **SERVER_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    collectstatic(env)
+    port = free_port()
+    return port, gunicorn_start(port, env=env, args=("--error-logfile", "-", "--log-level", "warning"))
+
+
 def measure(port: int, path: str, headers: dict[str, str], requests: int) -> tuple[float, float]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     samples = []
@@ -264,10 +273,7 @@ def main() -> None:
         plans(queries)
     token = Token.objects.get_or_create(user=user)[0].key
     cookie = login_cookie(user)
-    env = {**os.environ, **SERVER_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    collectstatic(env)
-    port = free_port()
-    server = gunicorn_start(port, env=env, args=("--error-logfile", "-", "--log-level", "warning"))
+    port, server = production_server()
     try:
         print(f"\n{vendor}, over HTTP through gunicorn (DEBUG=false), {REQUESTS} requests each:")
         print(f"{'query':<22} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'before p95':>11}")

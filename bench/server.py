@@ -3,6 +3,7 @@ the benchmarks that measure over HTTP and the tests that check production servin
 
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 import subprocess
@@ -100,3 +101,29 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def wsgi_get(application, path: str, headers: dict[str, str]) -> tuple[str, bytes]:
+    """GET `path` from a WSGI application as gunicorn calls it, with `headers` as environ keys
+    (HTTP_COOKIE, HTTP_AUTHORIZATION, HTTP_HOST): (status line, body)."""
+    route, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": route,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        **headers,
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+    status = []
+    answer = application(environ, lambda line, _headers: status.append(line))
+    try:
+        body = b"".join(answer)
+    finally:
+        answer.close()
+    return status[0], body

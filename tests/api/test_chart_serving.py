@@ -5,7 +5,6 @@ process that has loaded what the first requests would load before freezing it.""
 from __future__ import annotations
 
 import gc
-import io
 import json
 import os
 import subprocess
@@ -21,6 +20,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from bench.server import wsgi_get
 from sessions_app.api.renderers import FastJSONRenderer
 from sessions_app.models import Trade
 from tests.worker_fixtures import ROOT
@@ -59,30 +59,15 @@ def test_the_fast_renderer_writes_the_json_renderers_values():
 def _wsgi_get(token: str, path: str) -> tuple[str, bytes]:
     """GET through Django's WSGI handler as gunicorn calls it (the test client keeps answers of
     its own in cycles: response.json and friends), the test's transaction left open."""
-    route, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": route,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver",
-        "HTTP_AUTHORIZATION": f"Token {token}",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-    }
-    status = []
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        answer = WSGIHandler()(environ, lambda line, headers: status.append(line))
-        body = b"".join(answer)
-        answer.close()
+        return wsgi_get(
+            WSGIHandler(), path, {"HTTP_HOST": "testserver", "HTTP_AUTHORIZATION": f"Token {token}"}
+        )
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
-    return status[0], body
 
 
 def test_a_chart_answer_is_freed_when_its_request_ends(operator, make_session):
