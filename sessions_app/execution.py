@@ -36,6 +36,7 @@ from bots import runner as engine
 from bots.archive import check_times
 from bots.candles import timeframe_seconds
 from bots.metrics import bucket_size, downsample
+from bots.strategies.registry import get_strategy
 from sessions_app import outages, selectors, services
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
@@ -270,8 +271,8 @@ def _backtest_execute(session: Session, *, worker: str, coordinate: bool) -> str
     except Exception as exc:  # this process's trouble (its database connection...): its run
         sink.log(f"ERROR {type(exc).__name__}: {exc}; this process leaves the sweep")  # fails,
         log.exception("sweep %s on %s", session.pk, worker)  # the other processes go on
-        if sink.run is not None:
-            services.run_fail(run=sink.run, error=f"Worker error: {type(exc).__name__}: {exc}")
+        for run in sink.held or ([sink.run] if sink.run is not None else []):  # ended ones stay
+            services.run_fail(run=run, error=f"Worker error: {type(exc).__name__}: {exc}")
     monitor.stop()
     status = services.session_sweep_finish(
         session_id=session.pk, progress=sink.final_progress(), traceback=sink.first_traceback
@@ -339,25 +340,88 @@ def _sweep_prepare(session: Session, sink: SessionSink) -> SweepPlan:
 
 
 def _runs_compute(session: Session, sink: SessionSink, plan: SweepPlan) -> None:
-    """Take the session's next run and compute it, until none is left or a stop is asked."""
+    """Take the session's next runs and compute them, until none is left or a stop is asked.
+
+    A sweep of a strategy with rules takes SWEEP_CHUNK_RUNS runs at a time and computes them
+    in one grid (engine.run_grid: each indicator once, the configs' walks in one compiled
+    call), then records each run as run_backtest would have reported it. Anything else (a
+    plain backtest, which reports its progress chunk by chunk, a per-candle strategy) takes
+    one run at a time."""
+    grid = sink.runs_total > 1 and _rules_strategy(session)
     while not sink.should_stop() and not shutdown_requested.is_set():
-        # A warm shutdown: the run in hand ends, no new one is taken; the others (or, once
+        # A warm shutdown: the runs in hand end, no new one is taken; the others (or, once
         # no process heartbeats the session, the resumed session) compute the rest.
-        run = services.run_claim_next(session_id=session.pk, worker=sink.worker, pid=sink.pid)
-        if run is None:
+        runs = services.runs_claim_next(
+            session_id=session.pk,
+            worker=sink.worker,
+            pid=sink.pid,
+            count=settings.SWEEP_CHUNK_RUNS if grid else 1,
+        )
+        if not runs:
             return
+        sink.held = runs
+        if plan.candles is None:  # a chunk process: its candles, once (the coordinator
+            plan.candles = _candles(session, plan.markets, sink, check=False)  # checked them)
+        stopped = _runs_grid(session, sink, plan, runs) if grid else _run_one(session, sink, plan, runs[0])
+        sink.held = []
+        if stopped:
+            return
+
+
+def _rules_strategy(session: Session) -> bool:
+    """Whether the session's strategy decides by rules alone (the compiled grid applies)."""
+    try:
+        return get_strategy(session.strategy, tuple(settings.STRATEGY_PACKAGES)).uses_rules()
+    except Exception:  # an unknown strategy: each run fails with the error, one by one
+        return False
+
+
+def _run_one(session: Session, sink: SessionSink, plan: SweepPlan, run: Run) -> bool:
+    """One run with engine.run_backtest, reporting chunk by chunk; True when it was stopped."""
+    sink.take_run(run)
+    try:
+        result = engine.run_backtest(_config(session, run, plan.markets), plan.candles, sink)
+    except Exception as exc:  # the strategy's fault: this run fails, the others go on
+        sink.fail_run(exc)
+        return False
+    sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+    sink.write_run_trades_part()
+    return result.stopped
+
+
+def _runs_grid(session: Session, sink: SessionSink, plan: SweepPlan, runs: list[Run]) -> bool:
+    """The runs computed together (engine.run_grid), then each recorded: its log lines, trades,
+    curve, progress, metrics, results and part of the trades file. A strategy that raises
+    sends the runs through run_backtest one by one, so only its own run fails."""
+    configs = [_config(session, run, plan.markets) for run in runs]
+    lines = [_LogLines() for _ in runs]
+    try:
+        results = engine.run_grid(configs, plan.candles, lines, batch=len(configs))
+    except Exception:
+        log.info("sweep %s: the grid of %d runs raised; run by run", session.pk, len(runs), exc_info=True)
+        return any(_run_one(session, sink, plan, run) for run in runs)
+    for run, told, result in zip(runs, lines, results, strict=True):
         sink.take_run(run)
-        try:
-            if plan.candles is None:  # a chunk process: its candles, once (the coordinator
-                plan.candles = _candles(session, plan.markets, sink, check=False)  # checked them)
-            result = engine.run_backtest(_config(session, run, plan.markets), plan.candles, sink)
-        except Exception as exc:  # the strategy's fault: this run fails, the others go on
-            sink.fail_run(exc)
-            continue
-        sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+        for line in told.logs:
+            sink.on_log(line)
+        sink.on_trades(result.trades)
+        sink.on_equity(result.equity)
+        sink.on_progress(result.candles, result.candles)
+        sink.on_metrics(result.metrics)
+        sink.end_run(result, Status.COMPLETED)
         sink.write_run_trades_part()
-        if result.stopped:
-            return
+    return False
+
+
+class _LogLines(engine.NullSink):
+    """A grid run's sink: keeps its log lines (for the session's log, in the run's turn);
+    its trades, curve and metrics come with its Result."""
+
+    def __init__(self):
+        self.logs: list[str] = []
+
+    def on_log(self, line: str) -> None:
+        self.logs.append(line)
 
 
 def _candles(session: Session, markets: list, sink: SessionSink, *, check: bool = True) -> dict:
@@ -455,6 +519,7 @@ class SessionSink:
         self.run_index = 0
         self.run_positions: dict[int, int] = {}  # a backtest's run ids -> their order
         self.runs_total = 1
+        self.held: list[Run] = []  # a backtest's runs this process claimed and has not ended
         self.data_fingerprint: str | None = None
         self.stop_event = threading.Event()
         self.handback = False  # the worker shuts down: hand the session back, do not end it
@@ -683,8 +748,8 @@ class SessionSink:
                 progress_total=self.total,
                 worker=None if backtest else self.worker,
             )
-            if backtest and self.run is not None:
-                services.runs_heartbeat(run_ids=[self.run.pk])
+            if backtest and (self.held or self.run is not None):
+                services.runs_heartbeat(run_ids=[run.pk for run in self.held] or [self.run.pk])
             self.checkpoint()
         except DATABASE_DOWN as exc:
             self._database_down(exc)
