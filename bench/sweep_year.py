@@ -16,6 +16,8 @@ from bench.sessions import peak_rss_mb, timed_session
 ROOT = Path(__file__).resolve().parent.parent
 YEAR_START = 1_704_067_200  # 2024-01-01 UTC, the year bench.engine runs over
 YEAR_END = YEAR_START + 525_600 * 60
+# The worker: "solo" (one process), or a prefork pool of that many processes.
+POOL = os.environ.get("BENCH_SWEEP_POOL", "solo")
 
 
 def main() -> None:
@@ -28,8 +30,9 @@ def main() -> None:
     user = User.objects.create_superuser("bench", "", "bench-password-1")
     client = APIClient()
     client.force_authenticate(user)
+    pool = ["-P", "solo"] if POOL == "solo" else ["-P", "prefork", "--concurrency", POOL]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-Q", "backtest",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *pool, "-Q", "backtest",
          "-n", "bench-sweep@%h", "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
         cwd=ROOT, env=os.environ.copy(),
     )  # fmt: skip

@@ -17,20 +17,23 @@ import numpy as np
 
 # Within `shared()`: (function, input memory, window) -> (result, input kept alive).
 _memo: dict | None = None
+_memo_limit: int | None = None
 
 
 @contextmanager
-def shared() -> Iterator[None]:
+def shared(limit: int | None = None) -> Iterator[None]:
     """Within this block each distinct indicator (function, input array, window) is computed
-    once: a sweep's configs that share a window share its array. Results are read-only."""
-    global _memo
-    outer = _memo
+    once: a sweep's configs that share a window share its array. Results are read-only.
+    `limit`: at most that many arrays kept (the oldest are forgotten, to be computed again
+    if asked for), for a block as long as a whole sweep. A block inside another shares it."""
+    global _memo, _memo_limit
+    outer, outer_limit = _memo, _memo_limit
     if outer is None:
-        _memo = {}
+        _memo, _memo_limit = {}, limit
     try:
         yield
     finally:
-        _memo = outer
+        _memo, _memo_limit = outer, outer_limit
 
 
 def _memoised(fn):
@@ -44,6 +47,8 @@ def _memoised(fn):
             value = fn(x, n)
             for array in value if isinstance(value, tuple) else (value,):
                 array.flags.writeable = False  # shared between configs: never changed in place
+            if _memo_limit is not None and len(_memo) >= _memo_limit:
+                del _memo[next(iter(_memo))]  # the oldest
             hit = _memo[key] = (value, x)  # x kept alive so its address is not reused
         return hit[0]
 

@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import traceback
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
@@ -32,6 +33,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
+from bots import indicators
 from bots import runner as engine
 from bots.archive import check_times
 from bots.candles import timeframe_seconds
@@ -348,6 +350,17 @@ def _runs_compute(session: Session, sink: SessionSink, plan: SweepPlan) -> None:
     plain backtest, which reports its progress chunk by chunk, a per-candle strategy) takes
     one run at a time."""
     grid = sink.runs_total > 1 and _rules_strategy(session)
+    # Indicators shared by the process's grids too, not only within one (a sweep's runs are
+    # in parameter order: the next grid often wants the same windows), a bounded number.
+    with indicators.shared(limit=SHARED_INDICATORS) if grid else nullcontext():
+        _runs_loop(session, sink, plan, grid=grid)
+
+
+# Indicator arrays a sweep's process keeps between its grids (a year of 1m candles: 4 MB each).
+SHARED_INDICATORS = 64
+
+
+def _runs_loop(session: Session, sink: SessionSink, plan: SweepPlan, *, grid: bool) -> None:
     while not sink.should_stop() and not shutdown_requested.is_set():
         # A warm shutdown: the runs in hand end, no new one is taken; the others (or, once
         # no process heartbeats the session, the resumed session) compute the rest.
