@@ -408,11 +408,13 @@ def _runs_grid(session: Session, sink: SessionSink, plan: SweepPlan, runs: list[
     sends the runs through run_backtest one by one, so only its own run fails."""
     configs = [_config(session, run, plan.markets) for run in runs]
     lines = [_LogLines() for _ in runs]
+    began = time.monotonic()
     try:
         results = engine.run_grid(configs, plan.candles, lines, batch=len(configs))
     except Exception:
         log.info("sweep %s: the grid of %d runs raised; run by run", session.pk, len(runs), exc_info=True)
         return any(_run_one(session, sink, plan, run) for run in runs)
+    sink.log(f"{len(runs)} runs computed in one grid in {time.monotonic() - began:.2f} s on {sink.worker}")
     for run, told, result in zip(runs, lines, results, strict=True):
         sink.take_run(run)
         for line in told.logs:
