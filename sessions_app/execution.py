@@ -439,14 +439,19 @@ class _LogLines(engine.NullSink):
         self.logs.append(line)
 
 
-def _candles(session: Session, markets: list, sink: SessionSink, *, check: bool = True) -> dict:
-    candles = candles_load(
+def session_candles(session: Session, markets: list) -> dict:
+    """The candles every run of the session reads, per symbol."""
+    return candles_load(
         exchange=session.exchange,
         symbols=[m.symbol for m in markets],
         timeframe=session.timeframe,
         start=session.range_start,
         end=session.range_end,
     )
+
+
+def _candles(session: Session, markets: list, sink: SessionSink, *, check: bool = True) -> dict:
+    candles = session_candles(session, markets)
     if check:
         _report_data_check(session, sink, candles)
     sink.candle_count = max((len(legs) for legs in candles.values()), default=0)

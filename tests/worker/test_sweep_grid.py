@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from bots import runner as engine
-from sessions_app.execution import _config, _market_specs
+from sessions_app.execution import _config, _market_specs, session_candles
 from sessions_app.models import Run, Session
 from sessions_app.services.trades import TRADE_COLUMNS
-from strategies_app.market_data import candles_load
 from tests.worker_fixtures import session_ended, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -23,13 +22,7 @@ RANGE_START = 1_767_225_600  # 2026-01-01 00:00 UTC
 def _alone(session: Session, run: Run) -> engine.Result:
     """The run computed by itself, as a plain backtest is."""
     markets = _market_specs(session)
-    candles = candles_load(
-        exchange=session.exchange,
-        symbols=[m.symbol for m in markets],
-        timeframe=session.timeframe,
-        start=session.range_start,
-        end=session.range_end,
-    )
+    candles = session_candles(session, markets)
     return engine.run_backtest(_config(session, run, markets), candles, engine.NullSink())
 
 
