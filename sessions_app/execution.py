@@ -413,7 +413,9 @@ def _runs_grid(session: Session, sink: SessionSink, plan: SweepPlan, runs: list[
         results = engine.run_grid(configs, plan.candles, lines, batch=len(configs))
     except Exception:
         log.info("sweep %s: the grid of %d runs raised; run by run", session.pk, len(runs), exc_info=True)
-        return any(_run_one(session, sink, plan, run) for run in runs)
+        # Every run taken is ended, even after a stop (then each stops at its first chunk).
+        stopped = [_run_one(session, sink, plan, run) for run in runs]
+        return any(stopped)
     sink.log(f"{len(runs)} runs computed in one grid in {time.monotonic() - began:.2f} s on {sink.worker}")
     for run, told, result in zip(runs, lines, results, strict=True):
         sink.take_run(run)
