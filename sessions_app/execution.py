@@ -411,8 +411,10 @@ def _runs_grid(session: Session, sink: SessionSink, plan: SweepPlan, runs: list[
     began = time.monotonic()
     try:
         results = engine.run_grid(configs, plan.candles, lines, batch=len(configs))
-    except Exception:
-        log.info("sweep %s: the grid of %d runs raised; run by run", session.pk, len(runs), exc_info=True)
+    except Exception as exc:
+        sink.log(
+            f"The grid of {len(runs)} runs raised ({type(exc).__name__}: {exc}); computing them one by one"
+        )
         # Every run taken is ended, even after a stop (then each stops at its first chunk).
         stopped = [_run_one(session, sink, plan, run) for run in runs]
         return any(stopped)
