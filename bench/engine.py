@@ -11,6 +11,7 @@ from requirements-bench.txt (`make bench` installs it); without it its figures a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from bots.exchanges.sim import SimExchange
 from bots.runner import ListSink, RunConfig, run_backtest, run_grid, warm
 
 ROOT = Path(__file__).resolve().parent.parent
+# vectorbt's time for the 100-config grid, left for bench.sweep_year's ratio.
+VBT_GRID_FILE = ROOT / "var" / "bench" / "vectorbt_grid.json"
 GRID = [(fast, slow) for fast in range(5, 15) for slow in range(20, 70, 5)]
 
 YEAR_START = 1_704_067_200  # 2024-01-01 00:00 UTC
@@ -276,6 +279,9 @@ def main() -> None:
             f"trades); ratio engine/vectorbt {grid_seconds / vbt_grid_seconds:.2f}x time; "
             f"{same} of {len(GRID)} configs with the same trade count"
         )
+        # For bench.sweep_year, run next in the same `make bench`: the same grid as a session.
+        VBT_GRID_FILE.parent.mkdir(parents=True, exist_ok=True)
+        VBT_GRID_FILE.write_text(json.dumps({"seconds": vbt_grid_seconds, "at": time.time()}))
 
     fresh, imports, fresh_trades = fresh_process(start, end)
     print(

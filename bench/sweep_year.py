@@ -4,6 +4,7 @@ API start -> completed by a real worker, every run's trades kept and pageable.
 Run: DATABASE_URL=... .venv/bin/python -m bench.sweep_year (bench/__main__ sets the env).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -11,11 +12,30 @@ import time
 from pathlib import Path
 
 from bench.common import setup_django
+from bench.engine import VBT_GRID_FILE
 from bench.sessions import peak_rss_mb, timed_session
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR_START = 1_704_067_200  # 2024-01-01 UTC, the year bench.engine runs over
 YEAR_END = YEAR_START + 525_600 * 60
+# The worker: "solo" (one process), or a prefork pool of that many processes.
+POOL = os.environ.get("BENCH_SWEEP_POOL", "solo")
+
+
+def vectorbt_ratio(seconds: float) -> str:
+    """The sweep's time against vectorbt's for the same grid, measured by bench.engine earlier
+    in the same run (within the hour), and the target (<= 1.5x)."""
+    try:
+        measured = json.loads(VBT_GRID_FILE.read_text())
+    except (OSError, ValueError):
+        measured = None
+    if not measured or time.time() - measured["at"] > 3600:
+        return "target sweep <= 1.5x vectorbt's grid: not judged (run bench.engine first: `python -m bench engine sweep_year`)"
+    ratio = seconds / measured["seconds"]
+    return (
+        f"ratio sweep/vectorbt grid ({measured['seconds']:.2f} s): {ratio:.2f}x; "
+        f"target sweep <= 1.5x vectorbt's grid: {'met' if ratio <= 1.5 else 'MISSED'}"
+    )
 
 
 def main() -> None:
@@ -28,8 +48,9 @@ def main() -> None:
     user = User.objects.create_superuser("bench", "", "bench-password-1")
     client = APIClient()
     client.force_authenticate(user)
+    pool = ["-P", "solo"] if POOL == "solo" else ["-P", "prefork", "--concurrency", POOL]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-Q", "backtest",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *pool, "-Q", "backtest",
          "-n", "bench-sweep@%h", "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
         cwd=ROOT, env=os.environ.copy(),
     )  # fmt: skip
@@ -55,6 +76,7 @@ def main() -> None:
             f"(first run's first page: {len(page.get('trades', []))} trades), "
             f"worker peak memory {peak_rss_mb(worker.pid):.0f} MB"
         )
+        print(vectorbt_ratio(seconds))
     finally:
         worker.terminate()
         worker.wait(timeout=60)

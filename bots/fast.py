@@ -277,6 +277,16 @@ def warm() -> None:
         masks, np.array([[0.0], [1.0]]), times, px, px, kind, mult, fx_leg, fx_div, 0.001, 0.0,
         np.array([1000.0, 0.0]), np.zeros(1), np.zeros(1), np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
     )  # fmt: skip
+    # A sweep's grid (bots.runners.backtest._Compiled.walk_many): two configs, argument types
+    # as it passes them, so a worker's first sweep loads this kernel rather than compiling it.
+    two = np.zeros(2, dtype=np.int64)
+    walk_many(
+        0, n, 0, n, two, two - 1, np.array([0, 2, 4], dtype=np.int64), np.array([0, 1, 0, 1], dtype=np.int64),
+        np.zeros(4, dtype=np.int64), np.array([1, 0, 1, 0], dtype=np.int64), masks,
+        np.array([0, 2, 4], dtype=np.int64), np.array([[0.0], [1.0], [0.0], [1.0]]), times, px, px, kind, mult,
+        fx_leg, fx_div, np.full(2, 0.001), np.zeros(2), np.array([[1000.0, 0.0], [1000.0, 0.0]]), np.zeros((2, 1)),
+        np.zeros((2, 1)), np.zeros((2, 1), dtype=np.int64), np.zeros((2, 1)), np.zeros((2, 1)),
+    )  # fmt: skip
     downsample_chunk(times, px[0], 2, 0)
 
 

@@ -10,41 +10,48 @@ window lengths strategies use.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 
-# Within `shared()`: (function, input memory, window) -> (result, input kept alive).
-_memo: dict | None = None
+# Within `shared()`, per thread (a worker may run sessions in threads):
+# memo: (function, input memory, window) -> (result, input kept alive); limit: its size.
+_state = threading.local()
 
 
 @contextmanager
-def shared() -> Iterator[None]:
+def shared(limit: int | None = None) -> Iterator[None]:
     """Within this block each distinct indicator (function, input array, window) is computed
-    once: a sweep's configs that share a window share its array. Results are read-only."""
-    global _memo
-    outer = _memo
+    once: a sweep's configs that share a window share its array. Results are read-only.
+    `limit`: at most that many arrays kept (the oldest are forgotten, to be computed again
+    if asked for), for a block as long as a whole sweep. A block inside another shares it."""
+    outer = getattr(_state, "memo", None)
     if outer is None:
-        _memo = {}
+        _state.memo, _state.limit = {}, limit
     try:
         yield
     finally:
-        _memo = outer
+        if outer is None:
+            _state.memo = _state.limit = None
 
 
 def _memoised(fn):
     @functools.wraps(fn)
     def wrapper(x: np.ndarray, n: int):
-        if _memo is None or not isinstance(x, np.ndarray):
+        memo = getattr(_state, "memo", None)
+        if memo is None or not isinstance(x, np.ndarray):
             return fn(x, n)
         key = (fn.__name__, x.__array_interface__["data"][0], x.shape, x.strides, x.dtype.str, int(n))
-        hit = _memo.get(key)
+        hit = memo.get(key)
         if hit is None:
             value = fn(x, n)
             for array in value if isinstance(value, tuple) else (value,):
                 array.flags.writeable = False  # shared between configs: never changed in place
-            hit = _memo[key] = (value, x)  # x kept alive so its address is not reused
+            if _state.limit is not None and len(memo) >= _state.limit:
+                del memo[next(iter(memo))]  # the oldest
+            hit = memo[key] = (value, x)  # x kept alive so its address is not reused
         return hit[0]
 
     return wrapper

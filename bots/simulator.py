@@ -53,6 +53,8 @@ class Trade:
     ROW_FEE,
     ROW_RUN_PNL,
 ) = range(10)
+# A row's side by (side > 0): the same two str objects for every trade, none built per row.
+_SIDES = np.array(["short", "long"], dtype=object)
 
 
 class TradeLog(Sequence[Trade]):
@@ -179,7 +181,7 @@ class TradeLog(Sequence[Trade]):
             legs = cols[ROW_LEG].astype(np.int64)
             sizes = cols[ROW_SIZE].tolist()
             out["market"].extend(np.asarray(self._symbols, dtype=object)[legs].tolist())
-            out["side"].extend(np.where(cols[ROW_SIDE] > 0, "long", "short").tolist())
+            out["side"].extend(_SIDES[(cols[ROW_SIDE] > 0).astype(np.int64)].tolist())
             out["entry_time"].extend(cols[ROW_ENTRY_TIME].astype(np.int64).tolist())
             out["entry_price"].extend(cols[ROW_ENTRY].tolist())
             out["entry_size"].extend(sizes)

@@ -176,8 +176,9 @@ RESUME_LOST_SESSIONS = read("RESUME_LOST_SESSIONS", env.bool, True)
 DB_OUTAGE_SECONDS = read("DB_OUTAGE_SECONDS", env.int, 120)
 PICKUP_TIMEOUT_SECONDS = read("PICKUP_TIMEOUT_SECONDS", env.int, 120)
 # A sweep with more runs to compute than this asks one more worker process per this many runs
-# to share it (each takes runs one by one until none is left). 10: a 100-run sweep of 30 days
-# asks every process of a small pool without flooding the queue with empty chunks.
+# to share it (each takes this many at a time, computed in one grid, until none is left). 10:
+# a 100-run sweep of 30 days asks every process of a small pool without flooding the queue
+# with empty chunks, and a grid of a year's runs still ends in a second or two.
 SWEEP_CHUNK_RUNS = read("SWEEP_CHUNK_RUNS", env.int, 10)
 if SWEEP_CHUNK_RUNS < 1:
     raise ImproperlyConfigured(f"SWEEP_CHUNK_RUNS is malformed ({SWEEP_CHUNK_RUNS!r}): 1 or more")

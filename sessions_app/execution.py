@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import traceback
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
@@ -32,10 +33,12 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
+from bots import indicators
 from bots import runner as engine
 from bots.archive import check_times
 from bots.candles import timeframe_seconds
 from bots.metrics import bucket_size, downsample
+from bots.strategies.registry import get_strategy
 from sessions_app import outages, selectors, services
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
@@ -270,8 +273,8 @@ def _backtest_execute(session: Session, *, worker: str, coordinate: bool) -> str
     except Exception as exc:  # this process's trouble (its database connection...): its run
         sink.log(f"ERROR {type(exc).__name__}: {exc}; this process leaves the sweep")  # fails,
         log.exception("sweep %s on %s", session.pk, worker)  # the other processes go on
-        if sink.run is not None:
-            services.run_fail(run=sink.run, error=f"Worker error: {type(exc).__name__}: {exc}")
+        for run in sink.held or ([sink.run] if sink.run is not None else []):  # ended ones stay
+            services.run_fail(run=run, error=f"Worker error: {type(exc).__name__}: {exc}")
     monitor.stop()
     status = services.session_sweep_finish(
         session_id=session.pk, progress=sink.final_progress(), traceback=sink.first_traceback
@@ -339,35 +342,120 @@ def _sweep_prepare(session: Session, sink: SessionSink) -> SweepPlan:
 
 
 def _runs_compute(session: Session, sink: SessionSink, plan: SweepPlan) -> None:
-    """Take the session's next run and compute it, until none is left or a stop is asked."""
+    """Take the session's next runs and compute them, until none is left or a stop is asked.
+
+    A sweep of a strategy with rules takes SWEEP_CHUNK_RUNS runs at a time and computes them
+    in one grid (engine.run_grid: each indicator once, the configs' walks in one compiled
+    call), then records each run as run_backtest would have reported it. Anything else (a
+    plain backtest, which reports its progress chunk by chunk, a per-candle strategy) takes
+    one run at a time."""
+    grid = sink.runs_total > 1 and _rules_strategy(session)
+    # Indicators shared by the process's grids too, not only within one (a sweep's runs are
+    # in parameter order: the next grid often wants the same windows), a bounded number.
+    with indicators.shared(limit=SHARED_INDICATORS) if grid else nullcontext():
+        _runs_loop(session, sink, plan, grid=grid)
+
+
+# Indicator arrays a sweep's process keeps between its grids (a year of 1m candles: 4 MB each).
+SHARED_INDICATORS = 64
+
+
+def _runs_loop(session: Session, sink: SessionSink, plan: SweepPlan, *, grid: bool) -> None:
     while not sink.should_stop() and not shutdown_requested.is_set():
-        # A warm shutdown: the run in hand ends, no new one is taken; the others (or, once
+        # A warm shutdown: the runs in hand end, no new one is taken; the others (or, once
         # no process heartbeats the session, the resumed session) compute the rest.
-        run = services.run_claim_next(session_id=session.pk, worker=sink.worker, pid=sink.pid)
-        if run is None:
+        runs = services.runs_claim_next(
+            session_id=session.pk,
+            worker=sink.worker,
+            pid=sink.pid,
+            count=settings.SWEEP_CHUNK_RUNS if grid else 1,
+        )
+        if not runs:
             return
+        sink.held = runs
+        if plan.candles is None:  # a chunk process: its candles, once (the coordinator
+            plan.candles = _candles(session, plan.markets, sink, check=False)  # checked them)
+        stopped = _runs_grid(session, sink, plan, runs) if grid else _run_one(session, sink, plan, runs[0])
+        sink.held = []
+        if stopped:
+            return
+
+
+def _rules_strategy(session: Session) -> bool:
+    """Whether the session's strategy decides by rules alone (the compiled grid applies)."""
+    try:
+        return get_strategy(session.strategy, tuple(settings.STRATEGY_PACKAGES)).uses_rules()
+    except Exception:  # an unknown strategy: each run fails with the error, one by one
+        return False
+
+
+def _run_one(session: Session, sink: SessionSink, plan: SweepPlan, run: Run) -> bool:
+    """One run with engine.run_backtest, reporting chunk by chunk; True when it was stopped."""
+    sink.take_run(run)
+    try:
+        result = engine.run_backtest(_config(session, run, plan.markets), plan.candles, sink)
+    except Exception as exc:  # the strategy's fault: this run fails, the others go on
+        sink.fail_run(exc)
+        return False
+    sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+    sink.write_run_trades_part()
+    return result.stopped
+
+
+def _runs_grid(session: Session, sink: SessionSink, plan: SweepPlan, runs: list[Run]) -> bool:
+    """The runs computed together (engine.run_grid), then each recorded: its log lines, trades,
+    curve, progress, metrics, results and part of the trades file. A strategy that raises
+    sends the runs through run_backtest one by one, so only its own run fails."""
+    configs = [_config(session, run, plan.markets) for run in runs]
+    lines = [_LogLines() for _ in runs]
+    began = time.monotonic()
+    try:
+        results = engine.run_grid(configs, plan.candles, lines, batch=len(configs))
+    except Exception as exc:
+        sink.log(
+            f"The grid of {len(runs)} runs raised ({type(exc).__name__}: {exc}); computing them one by one"
+        )
+        # Every run taken is ended, even after a stop (then each stops at its first chunk).
+        stopped = [_run_one(session, sink, plan, run) for run in runs]
+        return any(stopped)
+    sink.log(f"{len(runs)} runs computed in one grid in {time.monotonic() - began:.2f} s on {sink.worker}")
+    for run, told, result in zip(runs, lines, results, strict=True):
         sink.take_run(run)
-        try:
-            if plan.candles is None:  # a chunk process: its candles, once (the coordinator
-                plan.candles = _candles(session, plan.markets, sink, check=False)  # checked them)
-            result = engine.run_backtest(_config(session, run, plan.markets), plan.candles, sink)
-        except Exception as exc:  # the strategy's fault: this run fails, the others go on
-            sink.fail_run(exc)
-            continue
-        sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+        for line in told.logs:
+            sink.on_log(line)
+        sink.on_trades(result.trades)
+        sink.on_equity(result.equity)
+        sink.on_progress(result.candles, result.candles)
+        sink.on_metrics(result.metrics)
+        sink.end_run(result, Status.COMPLETED)
         sink.write_run_trades_part()
-        if result.stopped:
-            return
+    return False
 
 
-def _candles(session: Session, markets: list, sink: SessionSink, *, check: bool = True) -> dict:
-    candles = candles_load(
+class _LogLines(engine.NullSink):
+    """A grid run's sink: keeps its log lines (for the session's log, in the run's turn);
+    its trades, curve and metrics come with its Result."""
+
+    def __init__(self):
+        self.logs: list[str] = []
+
+    def on_log(self, line: str) -> None:
+        self.logs.append(line)
+
+
+def session_candles(session: Session, markets: list) -> dict:
+    """The candles every run of the session reads, per symbol."""
+    return candles_load(
         exchange=session.exchange,
         symbols=[m.symbol for m in markets],
         timeframe=session.timeframe,
         start=session.range_start,
         end=session.range_end,
     )
+
+
+def _candles(session: Session, markets: list, sink: SessionSink, *, check: bool = True) -> dict:
+    candles = session_candles(session, markets)
     if check:
         _report_data_check(session, sink, candles)
     sink.candle_count = max((len(legs) for legs in candles.values()), default=0)
@@ -455,6 +543,7 @@ class SessionSink:
         self.run_index = 0
         self.run_positions: dict[int, int] = {}  # a backtest's run ids -> their order
         self.runs_total = 1
+        self.held: list[Run] = []  # a backtest's runs this process claimed and has not ended
         self.data_fingerprint: str | None = None
         self.stop_event = threading.Event()
         self.handback = False  # the worker shuts down: hand the session back, do not end it
@@ -683,8 +772,8 @@ class SessionSink:
                 progress_total=self.total,
                 worker=None if backtest else self.worker,
             )
-            if backtest and self.run is not None:
-                services.runs_heartbeat(run_ids=[self.run.pk])
+            if backtest and (self.held or self.run is not None):
+                services.runs_heartbeat(run_ids=[run.pk for run in self.held] or [self.run.pk])
             self.checkpoint()
         except DATABASE_DOWN as exc:
             self._database_down(exc)

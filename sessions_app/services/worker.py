@@ -125,6 +125,19 @@ def run_claim_next(*, session_id: str, worker: str, pid: int) -> Run | None:
             return None
 
 
+def runs_claim_next(*, session_id: str, worker: str, pid: int, count: int) -> list[Run]:
+    """Up to `count` of the session's next `created` runs for this process (run_claim_next,
+    one after another): a process computing many configs in one compiled call takes them
+    together. Empty when none is left or the session no longer runs."""
+    runs: list[Run] = []
+    while len(runs) < count:
+        run = run_claim_next(session_id=session_id, worker=worker, pid=pid)
+        if run is None:
+            break
+        runs.append(run)
+    return runs
+
+
 def session_chunks_send(*, session_id: str, count: int) -> int:
     """Queue `count` chunk tasks of a running sweep on the backtest queue; returns how many
     went out. A broker that fails meanwhile costs only parallelism: the sender computes the

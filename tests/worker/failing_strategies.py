@@ -1,6 +1,7 @@
 """A user strategy package (STRATEGY_PACKAGES) with a strategy that raises mid-run."""
 
 from bots.strategies.base import Strategy
+from bots.strategies.smacross import SmaCross
 
 
 class ExplodingBot(Strategy):
@@ -19,3 +20,21 @@ class ExplodingBot(Strategy):
     def on_candle(self, bar) -> None:
         if bar.i + 1 >= self.params["after"]:
             raise RuntimeError(f"boom at candle {bar.i}")
+
+
+class BrokenCrossBot(SmaCross):
+    """SmaCross (rules, so a sweep computes it in grids) whose indicators raise when `broken`."""
+
+    id = "BrokenCrossBot"
+    name = "Broken Cross Bot"
+    description = "SmaCross that raises computing its indicators when broken"
+    default_params = {**SmaCross.default_params, "broken": False}
+    param_schema = {
+        **SmaCross.param_schema,
+        "properties": {**SmaCross.param_schema["properties"], "broken": {"type": "boolean"}},
+    }
+
+    def precompute(self, legs):
+        if self.params["broken"]:
+            raise RuntimeError("broken indicators")
+        return super().precompute(legs)

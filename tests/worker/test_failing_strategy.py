@@ -1,5 +1,7 @@
 """A strategy that raises: the session fails with its error; the worker lives on."""
 
+from pathlib import Path
+
 import pytest
 
 from sessions_app.models import Session, SessionEvent
@@ -9,29 +11,25 @@ from tests.worker_fixtures import wait_for
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+def _ended(api, settings, strategy: str, **extra) -> Session:
+    """A day's backtest of a failing_strategies strategy on SOLUSD, started and ended."""
+    settings.STRATEGY_PACKAGES = ["tests.worker.failing_strategies"]
+    strategies_sync()
+    body = {"type": "backtest", "market": "SOLUSD", "strategy": strategy, "range_start": 1_767_225_600}
+    created = api.post("/api/sessions", {**body, "range_end": 1_767_225_600 + 86_400, **extra}, format="json")
+    session_id = created.json()["session"]["id"]
+    api.post(f"/api/sessions/{session_id}/start")
+    return wait_for(
+        lambda: Session.objects.filter(pk=session_id).exclude(status="running").first(),
+        timeout=60,
+        message="the session to end",
+    )
+
+
 def test_a_strategy_that_raises_ends_failed_with_its_error_and_an_error_event(
     celery_worker, operator_api, settings
 ):
-    settings.STRATEGY_PACKAGES = ["tests.worker.failing_strategies"]
-    strategies_sync()
-    created = operator_api.post(
-        "/api/sessions",
-        {
-            "type": "backtest",
-            "market": "SOLUSD",
-            "strategy": "ExplodingBot",
-            "range_start": 1_767_225_600,
-            "range_end": 1_767_225_600 + 86_400,
-        },
-        format="json",
-    ).json()["session"]
-    operator_api.post(f"/api/sessions/{created['id']}/start")
-
-    session = wait_for(
-        lambda: Session.objects.filter(pk=created["id"]).exclude(status="running").first(),
-        timeout=30,
-        message="the session to fail",
-    )
+    session = _ended(operator_api, settings, "ExplodingBot")
 
     assert session.status == "failed"
     assert "boom at candle 29" in session.error
@@ -39,3 +37,15 @@ def test_a_strategy_that_raises_ends_failed_with_its_error_and_an_error_event(
     assert "boom at candle 29" in event.event_data["error"]
     assert "Traceback" in event.event_data["traceback"]
     assert session.stopped_at is not None
+
+
+def test_a_run_whose_strategy_raises_inside_a_grid_fails_alone(celery_worker, operator_api, settings):
+    """The grid of a sweep's runs raises: its runs go run by run, so only the broken one fails."""
+    session = _ended(operator_api, settings, "BrokenCrossBot", sweep={"broken": [False, True], "n1": [5, 8]})
+
+    assert session.status == "completed", session.error
+    for run in session.runs.all():
+        assert run.status == ("failed" if run.params["broken"] else "completed")
+        assert ("broken indicators" in run.error) if run.params["broken"] else run.trade_count > 0
+    log = Path(session.logs_file).read_text()
+    assert "The grid of 4 runs raised (RuntimeError: broken indicators); computing them one by one" in log
