@@ -8,6 +8,7 @@ import threading
 import billiard.process
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
+from celery.worker import state as worker_state
 from django.conf import settings
 
 from bots import runner as engine
@@ -124,11 +125,15 @@ def _hand_back_on_shutdown(sig=None, how=None, **kwargs):
     """A warm shutdown (SIGTERM, a deploy) does not wait for live sessions to end: each
     runner of this process checkpoints and hands its session back within a second or two
     (execution.shutdown_requested), so the worker exits in seconds. Pool children of a prefork
-    worker learn it by a SIGTERM of their own (handled below)."""
+    worker running a session learn it by a SIGTERM of their own (handled below)."""
     shutdown_requested.set()
     if how == "Warm":
+        # Only the children running a task: an idle child waits on the pool's queue holding its
+        # read lock, and one killed there leaves the main process waiting for that lock at exit
+        # forever (billiard's _help_stuff_finish). Idle children end as the pool closes.
+        busy = {request.worker_pid for request in worker_state.active_requests}
         for child in billiard.process.active_children():
-            if child.pid:
+            if child.pid and child.pid in busy:
                 try:
                     os.kill(child.pid, signal.SIGTERM)
                 except OSError:
