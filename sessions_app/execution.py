@@ -397,8 +397,8 @@ def _run_one(session: Session, sink: SessionSink, plan: SweepPlan, run: Run) -> 
     except Exception as exc:  # the strategy's fault: this run fails, the others go on
         sink.fail_run(exc)
         return False
-    sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
     sink.write_run_trades_part()
+    sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
     return result.stopped
 
 
@@ -427,8 +427,8 @@ def _runs_grid(session: Session, sink: SessionSink, plan: SweepPlan, runs: list[
         sink.on_equity(result.equity)
         sink.on_progress(result.candles, result.candles)
         sink.on_metrics(result.metrics)
-        sink.end_run(result, Status.COMPLETED)
         sink.write_run_trades_part()
+        sink.end_run(result, Status.COMPLETED)
     return False
 
 
@@ -863,7 +863,10 @@ class SessionSink:
             self.on_progress(0, self.candle_count)
 
     def write_run_trades_part(self) -> None:
-        """The run's part of the sweep's trades file (services.trades_file_assemble joins them)."""
+        """The run's part of the sweep's trades file (services.trades_file_assemble joins them).
+        Written before the run's end is recorded: the process that ends the sweep assembles
+        the file as soon as every run has ended, and a part it does not find it rebuilds from
+        the table (rounded to the columns' 10 places on MariaDB)."""
         services.trades_part_write(
             session_id=self.session.pk,
             run_id=self.run.pk,
