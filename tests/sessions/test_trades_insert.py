@@ -46,19 +46,24 @@ def _stored(run_id: int) -> list[tuple]:
     )
 
 
-def test_the_fast_path_stores_what_executemany_stores(make_session, monkeypatch):
+def test_the_fast_path_stores_what_executemany_stores(make_session):
     session = make_session(type="backtest", sweep={"threshold": [0.2, 0.4]})
     fast, reference = session.runs.order_by("id")
     count = 2 * max(service.SQLITE_ROWS_PER_INSERT, service.MYSQL_ROWS_PER_INSERT) + 7  # full and partial
     executemany = service._executemany
     with connection.cursor() as cursor:
         executemany(cursor, _rows(reference.pk, count))
-    calls = []
-    monkeypatch.setattr(service, "_executemany", lambda cursor, rows: calls.append(rows))
+    many = []
 
-    trades_insert(_rows(fast.pk, count))
+    def watch(execute, sql, params, many_, context):  # what reached the database as executemany
+        if many_:
+            many.append(sql)
+        return execute(sql, params, many_, context)
 
-    assert calls == []  # every row went by the fast path
+    with connection.execute_wrapper(watch):
+        trades_insert(_rows(fast.pk, count))
+
+    assert many == []  # every row went by the fast path, none through the driver's executemany
 
     stored = _stored(fast.pk)
     assert len(stored) == count
