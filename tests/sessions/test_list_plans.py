@@ -20,18 +20,35 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from sessions_app import selectors
-from sessions_app.models import FINISHED, Run, Session
+from sessions_app.list_totals import SESSIONS, scopes_changed, trades_scope
+from sessions_app.models import FINISHED, Run, Session, Trade
 from sessions_app.selectors import SESSION_SORTS, PageKey, SessionFilters
 from sessions_app.services.trades import trades_insert
 
-pytestmark = pytest.mark.django_db(transaction=True)  # ANALYZE TABLE commits on MariaDB
+# Each test reads in a transaction rolled back after it; the rows are the module's (`loaded`).
+pytestmark = pytest.mark.django_db
 
 ROWS = 3000
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def loaded(transactional_db):
+@pytest.fixture(scope="module")
+def loaded(django_db_setup, django_db_blocker):
+    """The rows every plan here is read over, loaded and committed once for the module (the
+    tests only read them; ANALYZE TABLE commits on MariaDB anyway), deleted after it."""
+    with django_db_blocker.unblock():
+        run = _load()
+        try:
+            yield run
+        finally:
+            runs = list(Run.objects.filter(session=run.session_id).values_list("pk", flat=True))
+            Trade.objects.filter(run__in=runs).delete()
+            Run.objects.filter(pk__in=runs).delete()
+            Session.objects.filter(name__startswith="Plan ", created_at__lte=NOW).delete()
+            scopes_changed([SESSIONS, *(trades_scope(pk) for pk in runs)])
+
+
+def _load() -> Run:
     rng = random.Random(3)
     Session.objects.bulk_create(
         [
