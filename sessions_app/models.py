@@ -129,10 +129,6 @@ class Session(models.Model):
             models.Index(fields=["status"], name="idx_status"),
             models.Index(fields=["type"], name="idx_type"),
             models.Index(fields=["-created_at"], name="idx_created"),
-            # History: finished sessions, newest first.
-            models.Index(fields=["status", "-created_at"], name="idx_status_created"),
-            # The list's usual filter, type plus statuses, counted and paged from the index.
-            models.Index(fields=["type", "status", "-created_at"], name="idx_type_status_created"),
             # "Best first" (sort=total_pnl:desc) read from the index instead of sorting all rows.
             models.Index(fields=["-total_pnl"], name="idx_total_pnl"),
             # Keyset pages (SPEC §15): every sort of the list's whitelist in the order

@@ -155,9 +155,19 @@ def test_every_sort_is_read_from_its_index(loaded, sort, descending):
         (SessionFilters(strategies=("SmaCross",)), "idx_s_strategy_created_id"),
         (SessionFilters(created_after=NOW - timedelta(days=1)), None),
         (SessionFilters(statuses=("completed", "stopped"), types=("backtest",)), None),
+        (SessionFilters(statuses=("completed",), types=("backtest",)), None),
         (SessionFilters(statuses=tuple(FINISHED), created_after=NOW - timedelta(days=7)), None),
     ],
-    ids=["status", "type", "market", "strategy", "created_after", "status+type", "history"],
+    ids=[
+        "status",
+        "type",
+        "market",
+        "strategy",
+        "created_after",
+        "status+type",
+        "one status+type",
+        "history",
+    ],
 )
 def test_every_filter_pages_newest_first_from_an_index(loaded, filters, index):
     sql = page_query(sessions_page(filters=filters))
