@@ -397,8 +397,7 @@ def _run_one(session: Session, sink: SessionSink, plan: SweepPlan, run: Run) -> 
     except Exception as exc:  # the strategy's fault: this run fails, the others go on
         sink.fail_run(exc)
         return False
-    sink.write_run_trades_part()
-    sink.end_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
+    sink.end_sweep_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
     return result.stopped
 
 
@@ -427,8 +426,7 @@ def _runs_grid(session: Session, sink: SessionSink, plan: SweepPlan, runs: list[
         sink.on_equity(result.equity)
         sink.on_progress(result.candles, result.candles)
         sink.on_metrics(result.metrics)
-        sink.write_run_trades_part()
-        sink.end_run(result, Status.COMPLETED)
+        sink.end_sweep_run(result, Status.COMPLETED)
     return False
 
 
@@ -836,7 +834,7 @@ class SessionSink:
         counts them for the sweep's progress."""
         self.run, self.run_index = run, self.run_positions.get(run.pk, 0)
         # A backtest keeps only the current run's trades: each run's part of the trades file
-        # is written when it ends (write_run_trades_part).
+        # is written when it ends (end_sweep_run).
         self.equity, self.metrics, self.trades = [], {}, []
 
     def fail_run(self, exc: Exception) -> None:
@@ -862,11 +860,11 @@ class SessionSink:
             self.run_index = len(pairs)
             self.on_progress(0, self.candle_count)
 
-    def write_run_trades_part(self) -> None:
-        """The run's part of the sweep's trades file (services.trades_file_assemble joins them).
-        Written before the run's end is recorded: the process that ends the sweep assembles
-        the file as soon as every run has ended, and a part it does not find it rebuilds from
-        the table (rounded to the columns' 10 places on MariaDB)."""
+    def end_sweep_run(self, result, status: str) -> None:
+        """A backtest run's end: its part of the sweep's trades file (services.trades_file_assemble
+        joins them), then its results (end_run). The part first: the process that ends the
+        sweep assembles the file as soon as every run has ended, and a part it does not find
+        it rebuilds from the table (rounded to the columns' 10 places on MariaDB)."""
         services.trades_part_write(
             session_id=self.session.pk,
             run_id=self.run.pk,
@@ -874,6 +872,7 @@ class SessionSink:
             params=self.run.params,
             rows=self.trades,
         )
+        self.end_run(result, status)
 
     def progress_checkpoint(self) -> int | None:
         """Progress for the heartbeat; None for a process that joined a sweep and has none

@@ -44,7 +44,7 @@ def loaded(django_db_setup, django_db_blocker):
             runs = list(Run.objects.filter(session=run.session_id).values_list("pk", flat=True))
             Trade.objects.filter(run__in=runs).delete()
             Run.objects.filter(pk__in=runs).delete()
-            Session.objects.filter(name__startswith="Plan ", created_at__lte=NOW).delete()
+            Session.objects.filter(name__startswith="Plan ").delete()
             scopes_changed([SESSIONS, *(trades_scope(pk) for pk in runs)])
 
 
