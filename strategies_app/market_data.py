@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 
-from bots.archive import DAY, day_counts, earliest_time, latest_time, market_dir, partition_path
+from bots.archive import CACHED_MIN_SECONDS, DAY, day_counts, earliest_time, latest_time, market_dir, partition_path
 from bots.archive import load_resampled as archive_resampled
 from bots.candles import TIMEFRAMES, Candles, resample, timeframe_seconds
 from bots.data import GENERATED, data_fingerprint, load_candles
@@ -147,18 +147,58 @@ def _bucket_count(start: int, end: int, seconds: int) -> int:
     return (end - 1) // seconds - start // seconds + 1
 
 
-def chart_interval(*, start: int, end: int, timeframe: str, max_points: int, at_least: int = 0) -> int:
-    """Seconds per chart candle for [start, end): the smallest of CHART_INTERVALS that is a
-    multiple of the timeframe, at least `at_least`, and gives at most `max_points` candles."""
+# The candles a chart may generate or read for one answer, per candle it shows (SPEC §25): the
+# coarsest source that divides a chart candle is at most 30 of them (a 30-day candle of 1d), so
+# 32 holds for every interval of CHART_INTERVALS; beyond it the interval grows until it holds.
+CHART_READ_FACTOR = 32
+
+
+def chart_interval(
+    *,
+    start: int,
+    end: int,
+    timeframe: str,
+    max_points: int,
+    at_least: int = 0,
+    exchange: str = "sim",
+    archived: bool = False,
+) -> int:
+    """Seconds per chart candle for [start, end): the smallest of CHART_INTERVALS (then whole
+    multiples of its largest) that the timeframe divides, at least `at_least`, that gives at
+    most `max_points` candles and whose source reads at most CHART_READ_FACTOR times that
+    (SPEC §25: the work of an answer is bounded by the server, whatever `interval` says; an
+    `interval` only 1s divides would otherwise make a 1s session generate the whole window)."""
     base = timeframe_seconds(timeframe)
-    sizes = [s for s in CHART_INTERVALS if s >= max(base, at_least) and s % base == 0]
+    sizes = [s for s in CHART_INTERVALS if s >= base and s % base == 0] or [base]
+    top = sizes[-1]
+    limit = CHART_READ_FACTOR * max_points
+
+    def fits(seconds: int) -> bool:
+        if _bucket_count(start, end, seconds) > max_points:
+            return False
+        source = _read_seconds(exchange, archived, timeframe, seconds)
+        # Nothing coarser than a day is read or generated: a day's candles are the floor.
+        return source >= DAY or _bucket_count(start, end, source) <= limit
+
     for seconds in sizes:
-        if _bucket_count(start, end, seconds) <= max_points:
+        if seconds >= at_least and fits(seconds):
             return seconds
-    seconds = sizes[-1] if sizes else max(base, at_least)
-    while _bucket_count(start, end, seconds) > max_points:
+    seconds = max(top, -(-at_least // top) * top)  # at_least rounded up to a multiple of the top
+    while not fits(seconds):
         seconds *= 2
     return seconds
+
+
+def _read_seconds(exchange: str, archived: bool, timeframe: str, interval: int) -> int:
+    """Seconds per candle of what a chart of `interval` reads: the source `sim` computes, the
+    archive's day aggregates (kept per process, SPEC §17), else the timeframe's own candles."""
+    if exchange == "sim" and not archived:
+        return timeframe_seconds(_source_timeframe(exchange, timeframe, interval))
+    if interval >= CACHED_MIN_SECONDS:
+        # Whole days from their aggregates (of the interval, or of the day when it divides none);
+        # only the window's first and last day are read in full.
+        return min(interval, DAY)
+    return timeframe_seconds(timeframe)
 
 
 def _source_timeframe(exchange: str, timeframe: str, interval: int) -> str:

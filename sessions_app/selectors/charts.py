@@ -166,6 +166,8 @@ def session_chart(*, session: Session, run: Run | None, window: ChartWindow) -> 
         timeframe=session.timeframe,
         max_points=window.max_points,
         at_least=window.interval or 0,
+        exchange=session.exchange,
+        archived=session.type == SessionType.SCRAPER,
     )
     candles = chart_candles(
         exchange=session.exchange,
