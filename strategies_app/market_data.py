@@ -16,7 +16,15 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 
-from bots.archive import CACHED_MIN_SECONDS, DAY, day_counts, earliest_time, latest_time, market_dir, partition_path
+from bots.archive import (
+    CACHED_MIN_SECONDS,
+    DAY,
+    day_counts,
+    earliest_time,
+    latest_time,
+    market_dir,
+    partition_path,
+)
 from bots.archive import load_resampled as archive_resampled
 from bots.candles import TIMEFRAMES, Candles, resample, timeframe_seconds
 from bots.data import GENERATED, data_fingerprint, load_candles

@@ -76,7 +76,9 @@ def test_a_1s_archive_is_read_in_bounded_pieces(operator_api, make_session, sett
     settings.DATA_ROOT = tmp_path
     times = np.arange(START, START + 3 * DAY, dtype=np.int64)
     close = 50_000 + np.cumsum(np.random.default_rng(3).normal(0, 1, len(times)))
-    archive.write(tmp_path, "bitmex", "XBTUSD", "1s", Candles(times, close, close + 1, close - 1, close, close))
+    archive.write(
+        tmp_path, "bitmex", "XBTUSD", "1s", Candles(times, close, close + 1, close - 1, close, close)
+    )
     session = make_session(
         type="backtest", exchange="bitmex", timeframe="1s", range_start=START, range_end=START + 3 * DAY
     )
