@@ -179,6 +179,10 @@ STALE_AFTER_SECONDS = read("STALE_AFTER_SECONDS", env.int, 30)
 # A live session whose worker died (stale heartbeat, restarted node) is resumed from its
 # checkpoint by another worker; false keeps "failed: worker lost" (SPEC §18).
 RESUME_LOST_SESSIONS = read("RESUME_LOST_SESSIONS", env.bool, True)
+# A session lost this many times in a row is failed at the next loss instead of resumed (SPEC §25).
+MAX_RESUMES = read("MAX_RESUMES", env.int, 3)
+# The most candles one run may load (range / timeframe, per market leg): a 400 naming range_end.
+MAX_RUN_CANDLES = read("MAX_RUN_CANDLES", env.int, 50_000_000)
 # A live runner keeps its trades, events and heartbeats in memory for as long as the database
 # is down; its writes that must land (a backtest's trades, the final status) wait this long
 # for it, then raise (the session is failed, or lost and resumed, once it is back).

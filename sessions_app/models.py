@@ -79,6 +79,10 @@ class Session(models.Model):
     pid = models.IntegerField(null=True, blank=True)
     worker = models.CharField(max_length=255, null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Lost workers in a row that the reaper resumed the session after (SPEC §25, MAX_RESUMES),
+    # and when it last did.
+    resumes = models.PositiveIntegerField(default=0, db_default=0)
+    resumed_at = models.DateTimeField(null=True, blank=True)
     stop_requested = models.BooleanField(default=False)
     error = models.TextField(null=True, blank=True)
 

@@ -104,7 +104,7 @@ def config_clean(data: Mapping[str, Any]) -> dict[str, Any]:
     params = config["strategy_params"] = _params_check(data, strategy, errors)
     config["timeframe"] = _timeframe_check(data, errors)
     config.update(_amounts_check(data, legs, errors))
-    config.update(_range_check(data, session_type, errors))
+    config.update(_range_check(data, session_type, config["timeframe"], len(legs), errors))
     config["sweep"] = _sweep_check(data, session_type, strategy, params, errors)
     config["reuse"] = _reuse_check(data, errors)
     if errors:
@@ -227,8 +227,12 @@ def _amounts_check(data: Mapping[str, Any], legs: list[Market], errors: Errors) 
     return amounts
 
 
-def _range_check(data: Mapping[str, Any], session_type: Any, errors: Errors) -> dict[str, int | None]:
-    """A backtest's range in Unix seconds, in the past and not empty; no range for the others."""
+def _range_check(
+    data: Mapping[str, Any], session_type: Any, timeframe: Any, legs: int, errors: Errors
+) -> dict[str, int | None]:
+    """A backtest's range in Unix seconds, in the past, not empty, and of at most
+    MAX_RUN_CANDLES candles of its timeframe over its markets (SPEC §25: a run loads its range
+    whole); no range for the others."""
     given = (("range_start", data.get("range_start")), ("range_end", data.get("range_end")))
     if session_type != SessionType.BACKTEST:
         for field, value in given:
@@ -248,7 +252,22 @@ def _range_check(data: Mapping[str, Any], session_type: Any, errors: Errors) -> 
             errors["range_end"] = ["Must be after range_start."]
         elif bounds["range_end"] > int(timezone.now().timestamp()):
             errors["range_end"] = ["Must not be in the future."]
+        elif timeframe in CANDLE_TIMEFRAMES:
+            seconds = CANDLE_TIMEFRAMES[timeframe]
+            candles = -(-(bounds["range_end"] - bounds["range_start"]) // seconds) * max(legs, 1)
+            if candles > settings.MAX_RUN_CANDLES:
+                longest = settings.MAX_RUN_CANDLES // max(legs, 1) * seconds
+                errors["range_end"] = [
+                    f"The range holds {candles:,} {timeframe} candles; a run takes at most "
+                    f"{settings.MAX_RUN_CANDLES:,} (MAX_RUN_CANDLES): end it within {longest:,} s "
+                    f"of range_start ({_span_text(longest)}) or choose a longer timeframe."
+                ]
     return bounds
+
+
+def _span_text(seconds: int) -> str:
+    days = seconds / 86_400
+    return f"{days:,.0f} days" if days >= 2 else f"{seconds / 3600:,.1f} hours"
 
 
 def _sweep_check(

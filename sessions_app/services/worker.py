@@ -418,20 +418,26 @@ def session_suspend(*, session: Session, worker: str) -> bool:
     return True
 
 
-def session_redispatch(*, session_id: str, worker: str, reason: str) -> bool:
+def session_redispatch(*, session_id: str, worker: str, reason: str, resumes: int = 1) -> bool:
     """A session whose worker is gone, handed to any worker (RESUME_LOST_SESSIONS): the task
     is queued again and the claim takes it; a live session goes on from its checkpoint, a
-    backtest keeps its completed runs. False when it is no longer that worker's."""
+    backtest keeps its completed runs. `resumes`: its losses in a row, this one included
+    (sessions_reap counts them). False when it is no longer that worker's."""
     with transaction.atomic():
         session = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker=worker).first()
         if session is None:
             return False
+        now = timezone.now()
         handed = Session.objects.filter(pk=session_id, status=Status.RUNNING, worker=worker).update(
-            worker=None, pid=None, heartbeat_at=timezone.now()
+            worker=None, pid=None, heartbeat_at=now, resumes=resumes, resumed_at=now
         )
         if not handed:
             return False
-        event_record(session=session, event_type="info", data={"worker_lost": reason, "resuming": True})
+        event_record(
+            session=session,
+            event_type="info",
+            data={"worker_lost": reason, "resuming": True, "resume": resumes},
+        )
         transaction.on_commit(lambda: _dispatch(session.pk, session.type))
     return True
 
@@ -517,9 +523,7 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
     )
     lost = [
         (session, stale_reason)
-        for session in running.filter(worker__isnull=False, heartbeat_at__lt=stale).only(
-            "pk", "worker", "type"
-        )
+        for session in running.filter(worker__isnull=False, heartbeat_at__lt=stale).only(*_LOST_FIELDS)
     ]
     forgiven = _database_recently_down()
     if lost and forgiven:
@@ -532,7 +536,7 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
             (session, f"Worker lost: {session.worker} restarted.")
             for session in running.filter(worker__startswith=f"{restarted_node}:")
             .exclude(type=SessionType.BACKTEST)
-            .only("pk", "worker", "type")
+            .only(*_LOST_FIELDS)
         ]
     # Handed back (suspended, re-dispatched) sessions wait from the hand-back, not the start.
     never_picked = running.filter(worker__isnull=True, started_at__lt=unpicked).filter(
@@ -541,11 +545,18 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
     failed = []
     for session, reason in lost:
         if settings.RESUME_LOST_SESSIONS and session.type in RESUMABLE_TYPES:
-            if session.type == SessionType.BACKTEST:
-                runs_requeue(session_id=session.pk)  # what it was computing runs again
-            if session_redispatch(session_id=session.pk, worker=session.worker, reason=reason):
-                log.warning("Session %s: %s Queued again to resume.", session.pk, reason)
-            continue
+            resumes = _resumes_after_loss(session)
+            if resumes <= settings.MAX_RESUMES:
+                if session.type == SessionType.BACKTEST:
+                    runs_requeue(session_id=session.pk)  # what it was computing runs again
+                if session_redispatch(
+                    session_id=session.pk, worker=session.worker, reason=reason, resumes=resumes
+                ):
+                    log.warning("Session %s: %s Queued again to resume (%d).", session.pk, reason, resumes)
+                continue
+            # A session whose every worker dies (killed for memory, a crash in its data) would
+            # otherwise be queued again every STALE_AFTER_SECONDS for ever.
+            reason = f"Resumed {resumes - 1} times, last worker lost. {reason}"
         if session.type == SessionType.BACKTEST:
             # No process of the sweep heartbeats any more: what is left of it is lost; the
             # runs that completed still count (session_sweep_finish).
@@ -562,6 +573,22 @@ def sessions_reap(*, restarted_node: str | None = None) -> list[str]:
     if forgiven:
         return failed
     return failed + _backtest_runs_reap(stale=stale, restarted_node=restarted_node)
+
+
+# What the reaper reads of a lost session: enough to hand it back or fail it.
+_LOST_FIELDS = ("pk", "worker", "type", "heartbeat_at", "resumes", "resumed_at")
+# A resumed session that heartbeats this long after its resume was running again: its next
+# loss counts as the first (a scraper that lives for months survives a node crash each month).
+RESUME_HEALTHY_SECONDS = 600
+
+
+def _resumes_after_loss(session: Session) -> int:
+    """How many times in a row the session will have been resumed if this loss resumes it."""
+    healthy = session.resumed_at is None or (
+        session.heartbeat_at is not None
+        and (session.heartbeat_at - session.resumed_at).total_seconds() >= RESUME_HEALTHY_SECONDS
+    )
+    return 1 if healthy else session.resumes + 1
 
 
 def runs_requeue(*, session_id: str) -> None:
