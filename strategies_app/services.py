@@ -37,9 +37,30 @@ def strategies_sync(*, reset: bool = False, using: str = "default") -> list[str]
         else:
             for key, value in {**metadata, **(params if reset else {})}.items():
                 setattr(strategy, key, value)
+            if not reset:
+                strategy.param_schema = _bounds_added(strategy.param_schema, cls.param_schema)
             strategy.save(using=using)
         synced.append(strategy_id)
     return synced
+
+
+def _bounds_added(schema: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """An edited schema kept, with the class's own `maximum` on each number that has none
+    (SPEC §25: every number a strategy takes has one; rows synced before it had none)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return schema
+    properties = {}
+    for name, spec in schema["properties"].items():
+        bound = (own.get("properties") or {}).get(name, {}).get("maximum")
+        if (
+            isinstance(spec, dict)
+            and bound is not None
+            and "maximum" not in spec
+            and "exclusiveMaximum" not in spec
+        ):
+            spec = {**spec, "maximum": bound}
+        properties[name] = spec
+    return {**schema, "properties": properties}
 
 
 def markets_seed(*, using: str = "default") -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -176,9 +177,11 @@ def validate_params(
     if params is not None and not isinstance(params, dict):
         raise ParamsError({"strategy_params": ["Must be an object of parameter values."]})
     merged = {**(defaults or {}), **(params or {})}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = _numbers_out_of_range(merged)
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(merged), key=lambda e: list(e.path)):
+        if error.path and str(error.path[0]) in errors:
+            continue  # said already: a number no schema may let through
         if error.path:
             field = str(error.path[0])
         elif error.validator == "required":
@@ -191,6 +194,33 @@ def validate_params(
     if errors:
         raise ParamsError(errors)
     return merged
+
+
+# The largest magnitude any strategy parameter may have, whatever its schema says (SPEC §25): a
+# size goes into the trades' values, which the database keeps to 14 digits before the point;
+# 1e300 was accepted and its session's pages then failed to read its trades back.
+MAX_PARAM_MAGNITUDE = 1e12
+
+
+def _numbers_out_of_range(params: dict[str, Any]) -> dict[str, list[str]]:
+    """Every number (nested ones too) finite and within MAX_PARAM_MAGNITUDE; field -> messages."""
+    errors: dict[str, list[str]] = {}
+    for field, value in params.items():
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+            elif isinstance(item, int | float) and not isinstance(item, bool):
+                if (isinstance(item, float) and not math.isfinite(item)) or abs(item) > MAX_PARAM_MAGNITUDE:
+                    shown = (
+                        repr(item) if len(repr(item)) <= 24 else f"a number of {len(str(abs(item)))} digits"
+                    )
+                    errors[str(field)] = [f"Must be between -1e12 and 1e12 (got {shown})."]
+                    break
+    return errors
 
 
 def _message(error: jsonschema.ValidationError) -> str:

@@ -23,18 +23,21 @@ class PairTradeBot(Strategy):
             "spread_threshold": {
                 "type": "number",
                 "exclusiveMinimum": 0,
+                "maximum": 100,
                 "title": "Spread Threshold",
                 "description": "Enter when the spread's z-score passes this many standard deviations.",
             },
             "lookback": {
                 "type": "integer",
                 "minimum": 2,
+                "maximum": 100_000,
                 "title": "Lookback",
                 "description": "Candles in the spread's mean and standard deviation.",
             },
             "position_size": {
                 "type": "integer",
                 "minimum": 1,
+                "maximum": 1_000_000,
                 "title": "Position Size",
                 "description": "Size of each leg.",
             },

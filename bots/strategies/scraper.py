@@ -16,6 +16,7 @@ class MarketScraper(Strategy):
             "archive_interval": {
                 "type": "integer",
                 "minimum": 1,
+                "maximum": 86_400,
                 "title": "Archive Interval",
                 "description": "Seconds between writes to the archive.",
             },

@@ -25,18 +25,21 @@ class SmaCross(Strategy):
             "n1": {
                 "type": "integer",
                 "minimum": 1,
+                "maximum": 100_000,
                 "title": "Fast SMA",
                 "description": "Candles in the fast average.",
             },
             "n2": {
                 "type": "integer",
                 "minimum": 2,
+                "maximum": 100_000,
                 "title": "Slow SMA",
                 "description": "Candles in the slow average (more than n1).",
             },
             "position_size": {
                 "type": "number",
                 "exclusiveMinimum": 0,
+                "maximum": 1_000_000,
                 "title": "Position Size",
                 "description": "Contracts (inverse) or units of the base currency (linear) per trade.",
             },

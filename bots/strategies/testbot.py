@@ -33,6 +33,7 @@ class TestBot(Strategy):
             "position_size": {
                 "type": "integer",
                 "minimum": 1,
+                "maximum": 1_000_000,
                 "title": "Position Size",
                 "description": "Contracts (inverse) or units of the base currency (linear) per trade.",
             },
