@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import bad_request as defaults_bad_request
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,6 +30,13 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 DATABASE_DOWN_MESSAGE = "The database is unreachable for the moment; try again in a few seconds."
 
 
+# Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) before anything reads it.
+BODY_TOO_LARGE_MESSAGE = (
+    f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20:.1f} MB; "
+    "nothing was read."
+)
+
+
 def error_body(message: str, errors: dict | None = None) -> dict:
     return {"success": False, "error": message, "errors": errors or {}}
 
@@ -41,6 +51,8 @@ def exception_handler(exc, context):
         return Response(error_body(DATABASE_DOWN_MESSAGE), status=503, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(BODY_TOO_LARGE_MESSAGE, {"body": [BODY_TOO_LARGE_MESSAGE]}), status=413)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let it be a 500 with a traceback in the logs
@@ -68,6 +80,20 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(f"No endpoint at {request.path}."), status=status.HTTP_404_NOT_FOUND)
     return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """The 400 answer Django gives for a request it refuses itself (a bad Host, a body too large,
+    too many fields): the envelope under /api/, else the product's page; a body too large is a
+    413 either way."""
+    too_large = isinstance(exception, RequestDataTooBig)
+    if request.path.startswith("/api/"):
+        message = BODY_TOO_LARGE_MESSAGE if too_large else "The request was refused as malformed."
+        return JsonResponse(error_body(message, {"body": [message]}), status=413 if too_large else 400)
+    response = defaults_bad_request(request, exception)
+    if too_large:
+        response.status_code = 413
+    return response
 
 
 def database_down(request) -> HttpResponse:
