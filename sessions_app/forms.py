@@ -154,15 +154,20 @@ class SessionForm:
     # --- to the services -----------------------------------------------------------------------
 
     def service_data(self) -> dict[str, Any]:
-        """The body services.session_create/session_update take."""
+        """The body services.session_create/session_update take: what was submitted, as the API
+        would take it (SPEC §25: the form refuses what the API refuses). The modal shows a
+        default for a type, strategy, market or date it does not know; a save sends what the
+        user sent, and the services name what is wrong with it."""
         data: dict[str, Any] = {
-            "type": self.type,
-            "market": self.market or self.data.get("market") or "",
-            "strategy": self.strategy.id if self.strategy else (self.data.get("strategy") or ""),
+            "type": self.data.get("type") or "",
+            "market": self.data.get("market") or "",
+            "strategy": self.data.get("strategy") or "",
             "name": self.name.strip() or None,
         }
         params: dict[str, Any] = {}
-        for f in self.param_fields:
+        # Values typed for the strategy shown: none when the one submitted is another.
+        shown = self.strategy is not None and self.strategy.id == data["strategy"]
+        for f in self.param_fields if shown else []:
             raw = self.data.get(f.input_name)
             if f.input_type == "checkbox":
                 params[f.name] = raw in ("on", "true", "1")
@@ -171,9 +176,9 @@ class SessionForm:
                 continue  # the strategy's default applies
             params[f.name] = _typed(raw, (self.strategy.param_schema["properties"][f.name]).get("type"))
         data["strategy_params"] = params
-        if self.type == SessionType.BACKTEST:
-            start = _midnight(self.start_date)
-            end = _midnight(self.end_date)
+        if data["type"] == SessionType.BACKTEST:
+            start = _midnight(self.data.get("start_date") or "")
+            end = _midnight(self.data.get("end_date") or "")
             if start is None:
                 self.errors["start_date"] = ["Enter a date (YYYY-MM-DD)."]
             if end is None:

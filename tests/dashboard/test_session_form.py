@@ -5,6 +5,8 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from sessions_app.models import Session
 from tests.dashboard.conftest import HTMX
 
@@ -234,3 +236,55 @@ def test_the_form_works_as_a_page_without_htmx(operator_client, db):
     assert page.status_code == 200 and "<html" in page.content.decode()
     assert response.status_code == 302
     assert Session.objects.count() == 1
+
+
+# --- the form refuses what the API refuses (SPEC §25) -----------------------------------------
+# Before, an unknown market, type or strategy was swapped for the modal's default and a missing
+# date for last week, and the session was created with what the user never chose.
+
+
+def _submitted(**fields):
+    return {
+        "type": "backtest",
+        "strategy": "TestBot",
+        "market": "XBTUSD",
+        "params_for": "TestBot",
+        "start_date": "2024-01-01",
+        "end_date": "2024-01-07",
+        "action": "save",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    "fields, input_name, said",
+    [
+        ({"market": "NOPEUSD"}, "market", "NOPEUSD"),
+        ({"type": "bogus"}, "type", "bogus"),
+        ({"strategy": "Breakout"}, "strategy", "Breakout"),
+        ({"start_date": ""}, "start_date", "Enter a date"),
+        ({"end_date": ""}, "end_date", "Enter a date"),
+        ({"end_date": "2024-13-40"}, "end_date", "Enter a date"),
+    ],
+)
+def test_what_the_api_refuses_the_form_refuses_naming_the_field(
+    operator_client, operator_api, db, fields, input_name, said
+):
+    response = operator_client.post("/sessions/new/", _submitted(**fields), **HTMX)
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert said in html and 'class="field-error"' in html, input_name
+    assert Session.objects.count() == 0
+
+
+def test_the_form_and_the_api_agree_on_an_unknown_market(operator_client, operator_api, db):
+    api = operator_api.post(
+        "/api/sessions",
+        {"type": "test", "strategy": "TestBot", "market": "NOPEUSD"},
+        format="json",
+    )
+    form = operator_client.post("/sessions/new/", _submitted(type="test", market="NOPEUSD"), **HTMX)
+
+    assert (api.status_code, form.status_code) == (400, 422)
+    assert api.json()["errors"]["market"][0] in form.content.decode()
