@@ -24,7 +24,6 @@ import traceback
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from itertools import repeat
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ from bots.candles import timeframe_seconds
 from bots.metrics import bucket_size, downsample
 from bots.strategies.registry import get_strategy
 from sessions_app import outages, selectors, services
+from sessions_app.data_files import log_path
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
 from sessions_app.services.trades import trades_file_write, trades_insert
@@ -563,9 +563,8 @@ class SessionSink:
         self._mark = (0, 0)
         self._last_write = time.monotonic()
         self.down_since: float | None = None  # when the current database outage began
-        log_dir = Path(settings.DATA_ROOT) / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"session_{session.pk}.log"
+        self.log_path = log_path(session.pk)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("a", encoding="utf-8", buffering=1)
         services.session_files_set(session=session, logs_file=str(self.log_path))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
 
+from sessions_app.data_files import stored_data_path
 from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.selectors.reference import session_currencies, session_currency
 from strategies_app.market_data import archive_day_paths
@@ -105,8 +105,9 @@ def session_equity(session: Session, run: Run | None) -> list[list[float]]:
 
 
 def session_logs(session: Session, *, tail: int = 200, offset: int | None = None) -> dict[str, Any]:
-    """The session's log: the last `tail` lines, or everything after byte `offset`."""
-    path = Path(session.logs_file) if session.logs_file else None
+    """The session's log: the last `tail` lines, or everything after byte `offset`. A stored
+    path outside DATA_ROOT is never read: no log."""
+    path = stored_data_path(session.logs_file)
     if path is None or not path.is_file():
         return {"lines": [], "offset": 0, "size": 0}
     size = path.stat().st_size

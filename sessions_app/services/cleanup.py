@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from sessions_app.data_files import stored_data_path
 from sessions_app.errors import InvalidInput
 from sessions_app.models import FINISHED, Run, Session, SessionEvent, Trade
 from sessions_app.services.archive import (
@@ -298,11 +299,13 @@ def _delete_if_unchanged(*, head: dict, trades: int) -> str | None:
 
 
 def _log_text(logs_file: str | None) -> str | None:
-    """The log's text; bytes that are not UTF-8 survive the trip as escaped surrogates."""
-    if not logs_file:
+    """The log's text; bytes that are not UTF-8 survive the trip as escaped surrogates. A
+    stored path outside DATA_ROOT is no log of ours: never read (nor deleted after)."""
+    path = stored_data_path(logs_file)
+    if path is None:
         return None
     try:
-        return Path(logs_file).read_bytes().decode("utf-8", "surrogateescape")
+        return path.read_bytes().decode("utf-8", "surrogateescape")
     except FileNotFoundError:
         return None
 

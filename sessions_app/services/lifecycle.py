@@ -7,13 +7,13 @@ once. What the worker does to a running session is in `worker`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from sessions_app.data_files import stored_data_path
 from sessions_app.errors import Conflict, InvalidInput, Unavailable
 from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, SessionType, Status, TypeLock
@@ -239,6 +239,6 @@ def _runs_create(session: Session) -> None:
 
 def _remove_data_file(path: str) -> None:
     """Remove a file the product wrote, but only under DATA_ROOT."""
-    target = Path(path).resolve()
-    if target.is_relative_to(Path(settings.DATA_ROOT).resolve()) and target.is_file():
+    target = stored_data_path(path)
+    if target is not None and target.is_file():
         target.unlink()

@@ -5,15 +5,16 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import uuid
 import zlib
 from decimal import Decimal
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from sessions_app.data_files import log_path as session_log_path
 from sessions_app.errors import Conflict
 from sessions_app.list_totals import scopes_changed, sessions_changed, trades_scope
 from sessions_app.models import Run, Session, SessionEvent, Trade
@@ -51,7 +52,7 @@ def session_restore(*, path: Path) -> Session:
 
     log_text = document["log"]
     had_trades_file = bool(session_values["trades_file"])
-    log_path = Path(settings.DATA_ROOT) / "logs" / f"session_{session_id}.log"
+    log_path = session_log_path(session_id)  # under DATA_ROOT: the id is a UUID (_archive_parse)
     session_values["logs_file"] = str(log_path) if log_text is not None else None
     session_values["trades_file"] = None  # set by trades_file_write below when it had one
     written: list[Path] = []
@@ -123,6 +124,9 @@ def _archive_read(path: Path) -> dict:
 def _archive_parse(path: Path, document: dict):
     """Every row of the document as field values (to_python), checked against the models."""
     session = row_from_json(path, Session, document["session"], "session")
+    # The id names the log and trades files: anything but a UUID (`../../tmp/x`) is refused.
+    if not _is_uuid(session["id"]):
+        raise archive_refused(path, f"session.id must be a UUID, got {session['id']!r}")
     if not isinstance(document["runs"], list) or not isinstance(document["events"], list):
         raise archive_refused(path, "runs and events must be lists")
     runs = [row_from_json(path, Run, row, f"runs[{i}]") for i, row in enumerate(document["runs"])]
@@ -164,6 +168,14 @@ def _archive_parse(path: Path, document: dict):
             )
         trades.append(row)
     return session, runs, events, trades, columns
+
+
+def _is_uuid(value: str) -> bool:
+    """A UUID in the form the product writes them (lower case, with hyphens)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _trades_insert_with_ids(columns: list[str], rows: list[tuple]) -> None:

@@ -8,9 +8,9 @@ from itertools import chain
 from pathlib import Path
 
 import orjson
-from django.conf import settings
 from django.db import connection, transaction
 
+from sessions_app.data_files import data_path, stored_data_path
 from sessions_app.list_totals import scopes_changed, trades_scope
 from sessions_app.models import Session, Trade
 
@@ -155,9 +155,8 @@ def trades_insert_missing(*, run_id: int, rows: list[tuple]) -> int:
 def trades_file_write(*, session: Session, rows: list[tuple]) -> str:
     """`trades_<id>.json` under DATA_ROOT/trades: every run with its trades (rows as
     `trades_insert` takes them), written atomically; the path is recorded on the session."""
-    directory = Path(settings.DATA_ROOT) / "trades"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"trades_{session.pk}.json"
+    path = _trades_path(session.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
     by_run: dict[int, list] = {}
     for row in rows:
         by_run.setdefault(row[0], []).append(row)
@@ -183,8 +182,12 @@ DECIMAL_COLUMNS = {
 }
 
 
+def _trades_path(session_id: str) -> Path:
+    return data_path("trades", f"trades_{session_id}.json")
+
+
 def _parts_dir(session_id: str) -> Path:
-    return Path(settings.DATA_ROOT) / "trades" / f"parts_{session_id}"
+    return data_path("trades", f"parts_{session_id}")
 
 
 # _trade_dicts names the columns in this order.
@@ -233,9 +236,8 @@ def trades_file_assemble(*, session: Session, copy_of: Session | None = None) ->
     """`trades_<id>.json` of a sweep from its runs' parts (see above). `copy_of`: a session
     whose runs this one copied, every one, in the same order (a cloned sweep, all reused):
     its file is this one's but for the session id, so it is copied as it is."""
-    directory = Path(settings.DATA_ROOT) / "trades"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"trades_{session.pk}.json"
+    path = _trades_path(session.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
     head = b'{"session_id":' + orjson.dumps(session.pk) + b',"runs":['
     tmp = path.with_suffix(".json.tmp")
     if copy_of is None or not _copied_file(copy_of, head, tmp):
@@ -277,15 +279,16 @@ def _copy_into(out, source: Path, offset: int = 0) -> None:
 def _copied_file(source: Session, head: bytes, tmp: Path) -> bool:
     """`tmp` written as the source's file with this session's head; False when the source has
     no file of that shape."""
-    if not source.trades_file or not Path(source.trades_file).is_file():
+    source_file = stored_data_path(source.trades_file)  # never a file outside DATA_ROOT
+    if source_file is None or not source_file.is_file():
         return False
     source_head = b'{"session_id":' + orjson.dumps(source.pk) + b',"runs":['
-    with Path(source.trades_file).open("rb") as src:
+    with source_file.open("rb") as src:
         if src.read(len(source_head)) != source_head:
             return False
     with tmp.open("wb") as out:
         out.write(head)
-        _copy_into(out, Path(source.trades_file), len(source_head))
+        _copy_into(out, source_file, len(source_head))
     return True
 
 

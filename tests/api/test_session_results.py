@@ -92,9 +92,10 @@ def test_logs_of_a_session_without_a_log_are_empty(operator_api, make_session):
     }
 
 
-def test_logs_tail_and_follow(operator_api, make_session, tmp_path):
+def test_logs_tail_and_follow(operator_api, make_session, data_root):
     session = make_session()
-    log = tmp_path / "session.log"
+    log = data_root / "logs" / f"session_{session.pk}.log"
+    log.parent.mkdir(parents=True)
     log.write_text("one\ntwo\nthree\n")
     Session.objects.filter(pk=session.pk).update(logs_file=str(log))
 
@@ -105,6 +106,23 @@ def test_logs_tail_and_follow(operator_api, make_session, tmp_path):
 
     assert (tail["lines"], tail["offset"]) == (["two", "three"], 14)
     assert (follow["lines"], follow["offset"]) == (["four"], 19)
+
+
+def test_a_stored_log_path_outside_data_root_is_never_read(operator_api, make_session, data_root, tmp_path):
+    """A row whose logs_file was made to point elsewhere (edited in the database, an old
+    install) answers no log: the endpoint reads files under DATA_ROOT only, symlinks included."""
+    session = make_session()
+    outside = tmp_path / "not-a-log.txt"
+    outside.write_text("secret: hunter2\n")
+    (data_root / "logs").mkdir(parents=True)
+    link = data_root / "logs" / f"session_{session.pk}.log"
+    link.symlink_to(outside)
+
+    for stored in (outside, link, data_root / "logs" / ".." / ".." / outside.name):
+        Session.objects.filter(pk=session.pk).update(logs_file=str(stored))
+        for query in ("", "?tail=5", "?offset=0"):
+            answer = operator_api.get(f"/api/sessions/{session.id}/logs{query}").json()
+            assert answer == {"success": True, "lines": [], "offset": 0, "size": 0}, (stored, query)
 
 
 def test_logs_refuse_a_tail_that_is_not_a_number(operator_api, make_session, assert_refused):

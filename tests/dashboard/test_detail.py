@@ -82,9 +82,10 @@ def test_trades_are_paged(operator_client, new_session, with_results):
     assert second.count("<tr>") == 5 + 1  # five trades and the header
 
 
-def test_a_running_session_polls_its_metrics_and_logs(operator_client, new_session, tmp_path):
+def test_a_running_session_polls_its_metrics_and_logs(operator_client, new_session, data_root):
     session = new_session(status="running")
-    log = tmp_path / "session.log"
+    log = data_root / "logs" / f"session_{session.pk}.log"
+    log.parent.mkdir(parents=True)
     log.write_text("line one\nline two\n")
     Session.objects.filter(pk=session.pk).update(logs_file=str(log))
 
@@ -100,6 +101,18 @@ def test_a_running_session_polls_its_metrics_and_logs(operator_client, new_sessi
     assert 'hx-swap-oob="beforeend:#log-lines"' in follow
     assert "line three" in follow and "line one" not in follow
     assert 'hx-trigger="every 2s"' in follow
+
+
+def test_a_log_path_outside_data_root_is_not_shown(operator_client, new_session, data_root, tmp_path):
+    session = new_session(status="running")
+    outside = tmp_path / "not-a-log.txt"
+    outside.write_text("secret: hunter2\n")
+    Session.objects.filter(pk=session.pk).update(logs_file=str(outside))
+
+    html = operator_client.get(f"/sessions/{session.pk}/").content.decode()
+    follow = operator_client.get(f"/sessions/{session.pk}/logs/?offset=0", **HTMX).content.decode()
+
+    assert "hunter2" not in html and "hunter2" not in follow
 
 
 def test_a_finished_session_does_not_poll(operator_client, new_session):

@@ -213,6 +213,42 @@ def test_an_archive_that_does_not_read_back_deletes_nothing(make_session, row_co
     assert list(archive_of(vault, session).parent.iterdir()) == []
 
 
+def test_files_a_row_names_outside_data_root_are_neither_archived_nor_deleted(
+    make_session, data_root, tmp_path
+):
+    """logs_file / trades_file edited to point elsewhere (straight, through `..`, through a
+    symlink under DATA_ROOT): the session is archived and deleted, the files are not ours and
+    stay as they are, unread (no text of theirs in the archive)."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    data_root.mkdir(parents=True)
+    (data_root / "escape").symlink_to(outside)
+    cases = {
+        "straight": outside / "straight.txt",
+        "dotdot": data_root / "logs" / ".." / ".." / "elsewhere" / "dotdot.txt",
+        "symlink": data_root / "escape" / "symlink.txt",
+    }
+    sessions = {}
+    for name, path in cases.items():
+        (outside / f"{name}.txt").write_text(f"secret of {name}\n")
+        (outside / f"{name}.json").write_text(f'{{"secret": "{name}"}}')
+        session = finish(make_session)
+        Session.objects.filter(pk=session.pk).update(
+            logs_file=str(path), trades_file=str(path.with_suffix(".json"))
+        )
+        sessions[name] = session
+
+    out = cleanup("--older-than", "30")
+
+    assert "3 sessions archived and deleted (9 trades)" in out
+    assert not Session.objects.filter(pk__in=[s.pk for s in sessions.values()]).exists()
+    for name, session in sessions.items():
+        assert (outside / f"{name}.txt").read_text() == f"secret of {name}\n"
+        assert (outside / f"{name}.json").read_text() == f'{{"secret": "{name}"}}'
+        content = gzip.decompress(archive_of(data_root / "cold", session).read_bytes())
+        assert json.loads(content)["log"] is None and b"secret" not in content
+
+
 def test_one_failure_does_not_stop_the_others(make_session, tmp_path, data_root):
     """The older session's month directory is taken by a file: it fails, the other goes."""
     blocked = finish(make_session, days_ago=400)

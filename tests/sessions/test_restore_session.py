@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -290,3 +291,56 @@ def test_a_bad_file_is_refused_naming_it_and_writes_nothing(
 def test_a_missing_file_is_refused(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         restore(tmp_path / "nowhere.json.gz")
+
+
+@pytest.mark.parametrize("kind", ["traversal", "uuid-then-traversal", "absolute", "empty", "braced", "upper"])
+def test_an_archive_whose_session_id_is_not_a_uuid_is_refused_and_writes_nothing(
+    kind, make_session, tmp_path, row_counts, data_root
+):
+    """The id names the log and the trades file: `../../tmp/x/pwn` once wrote /tmp/x/pwn.log,
+    left DATA_ROOT/logs/session_.. and a row no URL reaches. Now the whole file is refused."""
+    document, _ = _archive_document(make_session, tmp_path)
+    assert document["session"]["trades_file"] and document["log"]  # both files would be written
+    target = tmp_path / "x" / "pwn"
+    # As `session_<id>.log` / `trades_<id>.json`: up to / by `..`, then down to the target.
+    up_to_target = "../" * 40 + str(target).lstrip("/")
+    real = str(uuid.uuid4())
+    bad_id = {
+        "traversal": up_to_target,
+        "uuid-then-traversal": f"{real}/../{up_to_target}",
+        "absolute": str(target),
+        "empty": "",
+        "braced": "{" + real + "}",
+        "upper": real.upper(),
+    }[kind]
+    document["session"]["id"] = bad_id
+    for row in (*document["runs"], *document["events"]):
+        row["session_id"] = bad_id
+    path = _gzip_json(tmp_path, document)
+    counts = row_counts()
+    data_before = sorted(data_root.rglob("*"))
+
+    with pytest.raises(CommandError) as refused:
+        restore(path)
+    with pytest.raises(InvalidInput) as refused_by_the_service:
+        services.session_restore(path=path)
+
+    for message in (str(refused.value), refused_by_the_service.value.message):
+        assert str(path) in message and "session.id must be a UUID" in message, message
+    assert row_counts() == counts
+    assert not Session.objects.filter(pk=bad_id).exists()
+    assert not target.parent.exists()  # neither x/pwn.log nor x/pwn.json
+    assert sorted(data_root.rglob("*")) == data_before  # no stray logs/session_.. or trades file
+    assert [p for p in data_root.rglob("*") if p.is_file()] == []
+
+
+def test_an_archive_whose_run_id_is_not_a_number_is_refused(make_session, tmp_path, row_counts):
+    document, _ = _archive_document(make_session, tmp_path)
+    document["runs"][0]["id"] = "../../x"
+    path = _gzip_json(tmp_path, document)
+    counts = row_counts()
+
+    with pytest.raises(CommandError, match=r"runs\[0\]\.id"):
+        restore(path)
+
+    assert row_counts() == counts
