@@ -211,6 +211,9 @@ WEBHOOK_TRIES = read("WEBHOOK_TRIES", env.int, 5)
 # Backoff between tries: this many seconds, doubled after each failure.
 WEBHOOK_RETRY_SECONDS = read("WEBHOOK_RETRY_SECONDS", env.float, 10.0)
 WEBHOOK_TIMEOUT_SECONDS = read("WEBHOOK_TIMEOUT_SECONDS", env.float, 10.0)
+# Webhook targets that are or resolve to loopback, private, link-local, multicast or reserved
+# addresses are refused (at save and at delivery) unless this is on: a receiver inside the network.
+WEBHOOK_ALLOW_PRIVATE = read("WEBHOOK_ALLOW_PRIVATE", env.bool, False)
 # Exchange API base URLs (tests point these at a local server with recorded responses).
 EXCHANGE_URLS = {
     "bitmex": read("BITMEX_URL", env.str, ""),

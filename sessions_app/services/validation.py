@@ -21,6 +21,11 @@ from bots.markets import default_balance as default_balance_for
 from bots.strategies.base import ParamsError
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Session, SessionType
+from sessions_app.services.notifications import (
+    WebhookHostUnresolved,
+    WebhookTargetRefused,
+    webhook_target_resolve,
+)
 from strategies_app.models import Market, Strategy
 from strategies_app.services import strategy_params_validate
 
@@ -63,8 +68,8 @@ def text_clean(data: Mapping[str, Any]) -> dict[str, str | None]:
             errors[field] = ["Must be a string."]
         elif value is not None and len(value) > max_length:
             errors[field] = [f"At most {max_length} characters."]
-        elif field == "notify_url" and value and not _is_http_url(value.strip()):
-            errors[field] = [f"Must be an http:// or https:// URL (got {value!r})."]
+        elif field == "notify_url" and value and (problem := _notify_url_problem(value)):
+            errors[field] = [problem]
         else:
             cleaned[field] = value.strip() if value else value
     if errors:
@@ -323,6 +328,24 @@ def _sweep_problem(sweep: dict[str, list], strategy: Strategy, params: Any) -> s
 
 
 # --- values -----------------------------------------------------------------------------------
+
+
+def _notify_url_problem(value: str) -> str | None:
+    """Why `value` cannot be a webhook target, or None.
+
+    A host that does not resolve is accepted: the delivery resolves and checks it again (that
+    check is the one that protects), and refusing would make saving depend on DNS being up and
+    on a receiver's name being published before the session is created.
+    """
+    if not _is_http_url(value.strip()):
+        return f"Must be an http:// or https:// URL (got {value!r})."
+    try:
+        webhook_target_resolve(value.strip())
+    except WebhookTargetRefused as exc:
+        return str(exc)
+    except WebhookHostUnresolved:
+        return None
+    return None
 
 
 def _is_http_url(value: str) -> bool:

@@ -1,20 +1,33 @@
-"""Webhooks when a session ends (SPEC §13): a real receiver on a local port, the real worker."""
+"""Webhooks when a session ends (SPEC §13, §25): a real receiver on a local port, the real worker.
+
+The receivers listen on 127.0.0.1, an address webhooks refuse unless WEBHOOK_ALLOW_PRIVATE: every
+test here turns it on, and the ones about refusals turn it off again. (The worker runs in this
+process, so `settings` reaches it.)"""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from sessions_app.models import Session, SessionEvent
-from sessions_app.services.notifications import session_ended_notify, webhook_deliver
+from sessions_app.services.notifications import WebhookDeliveryError, session_ended_notify, webhook_deliver
 from tests.conftest import backtest_range
+from tests.fake_dns import dns_answers
 from tests.worker_fixtures import queues_paused, wait_for
 
 SECRET = "s3cret-for-tests"
@@ -46,19 +59,21 @@ class _Handler(BaseHTTPRequestHandler):
         status = self.server.record(Delivery("POST", self.path, dict(self.headers), body))
         answer = b'{"ok": true}' if status < 300 else b"receiver says no"
         self.send_response(status)
+        if 300 <= status < 400:
+            self.send_header("Location", self.server.location)
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
 
 
 class WebhookReceiver(ThreadingHTTPServer):
-    """Records every request; answers `answers` in turn, then `then`."""
+    """Records every request; answers `answers` in turn, then `then` (a 3xx to `location`)."""
 
     daemon_threads = True
 
-    def __init__(self, answers: tuple[int, ...] = (), then: int = 200):
+    def __init__(self, answers: tuple[int, ...] = (), then: int = 200, location: str = "/"):
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.answers, self.then = list(answers), then
+        self.answers, self.then, self.location = list(answers), then, location
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -68,8 +83,8 @@ class WebhookReceiver(ThreadingHTTPServer):
             self.deliveries.append(delivery)
             return self.answers.pop(0) if self.answers else self.then
 
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+    def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.server_address[1]}{path}"
 
     def __enter__(self):
         self._thread.start()
@@ -78,6 +93,92 @@ class WebhookReceiver(ThreadingHTTPServer):
     def __exit__(self, *exc):
         self.shutdown()
         self.server_close()
+
+
+class TLSWebhookReceiver(WebhookReceiver):
+    """A receiver over TLS with `cert`; records the server name each client asked for (SNI)."""
+
+    def __init__(self, cert: Path, key: Path):
+        super().__init__()
+        self.server_names: list[str | None] = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        context.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+
+    def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
+        return f"https://{host}:{self.server_address[1]}{path}"
+
+    def handle_error(self, request, client_address):  # a refused handshake is what one test wants
+        pass
+
+
+def _self_signed(folder: Path, host: str) -> tuple[Path, Path]:
+    """A certificate for `host` and its key, as PEM files (the certificate is its own CA)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+class RawAnswerer:
+    """Not an HTTP server: answers every connection with the same bytes (an internal service)."""
+
+    def __init__(self, answer: bytes):
+        self.answer = answer
+        self.connections = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            with connection:
+                self.connections += 1
+                connection.settimeout(5)
+                connection.recv(65536)
+                connection.sendall(self.answer)
+                connection.shutdown(socket.SHUT_WR)
+                while connection.recv(65536):  # until the client hangs up: no reset
+                    pass
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.close()
+
+
+@pytest.fixture(autouse=True)
+def _receivers_inside_allowed(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
 
 
 @pytest.fixture
@@ -226,7 +327,13 @@ def test_after_the_last_try_it_records_notify_failed_and_the_session_is_unaffect
     assert len(refusing.deliveries) == 3
     by_url = {e["url"]: e for e in failed}
     assert set(by_url) == {dead, refusing.url()}
-    assert by_url[refusing.url()]["attempts"] == 3 and "HTTP 500" in by_url[refusing.url()]["error"]
+    # The status and its standard phrase only, never the answer's body ("receiver says no").
+    assert by_url[refusing.url()] == {
+        "url": refusing.url(),
+        "event": "session.completed",
+        "attempts": 3,
+        "error": "HTTP 500 Internal Server Error",
+    }
     assert by_url[dead]["attempts"] == 3 and "refused" in by_url[dead]["error"].lower()
     assert all(e["event"] == "session.completed" for e in failed)
     assert _events(session.pk, "notified") == []
@@ -364,3 +471,168 @@ def test_patch_sets_the_notify_url_and_clone_copies_it(operator_api, make_sessio
     assert clone.status_code == 201, clone.content
     assert clone.json()["session"]["notify_url"] == url
     assert Session.objects.get(pk=clone.json()["session"]["id"]).notify_url == url
+
+
+# --- targets refused at delivery, and what events keep (SPEC §25) -------------------------------
+
+PUBLIC = "93.184.215.14"
+LOOPBACK_REFUSAL = "Refused: 127.0.0.1 is a loopback address: webhooks go to public addresses only"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_target_inside_the_network_is_refused_at_delivery_without_retries(
+    celery_worker, operator_api, receiver, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    settings.WEBHOOK_RETRY_SECONDS = 0.05
+    settings.WEBHOOK_URLS = [receiver.url("/a"), receiver.url("/b", host="localhost")]
+
+    session = _run_backtest(operator_api)
+
+    failed = _wait_for_events(session.pk, "notify_failed", 2)
+    by_url = {e["url"]: e for e in failed}
+    assert by_url[receiver.url("/a")]["error"].startswith(LOOPBACK_REFUSAL)
+    assert by_url[receiver.url("/b", host="localhost")]["error"].startswith(
+        "Refused: localhost resolves to a loopback address"
+    )
+    assert all(e["attempts"] == 1 for e in failed)  # it would be refused the same next time
+    time.sleep(0.5)  # ten retry intervals: a retry would have been recorded by now
+    assert len(_events(session.pk, "notify_failed")) == 2
+    assert _events(session.pk, "notified") == []
+    assert receiver.deliveries == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notify_url_saved_inside_is_refused_when_delivered_with_the_setting_off(
+    make_session, receiver, settings
+):
+    session = make_session(type="backtest", notify_url=receiver.url())  # saved while allowed
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+
+    sent = webhook_deliver(session_id=session.pk, url=receiver.url(), event="session.completed", attempt=1)
+
+    assert sent is None
+    assert receiver.deliveries == []
+    [failed] = _events(session.pk, "notify_failed")
+    assert failed["url"] == receiver.url() and failed["attempts"] == 1
+    assert failed["error"].startswith(LOOPBACK_REFUSAL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_that_turns_inside_after_the_save_is_refused_when_delivered(
+    make_session, receiver, settings, monkeypatch
+):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    url = receiver.url(host="hooks.rebind.example")
+    looked_up = dns_answers(monkeypatch, {"hooks.rebind.example": [[PUBLIC], ["127.0.0.1"]]})
+    session = make_session(type="backtest", notify_url=url)  # the save's lookup: public
+
+    sent = webhook_deliver(session_id=session.pk, url=url, event="session.completed", attempt=1)
+
+    assert sent is None
+    assert receiver.deliveries == []
+    assert looked_up == ["hooks.rebind.example", "hooks.rebind.example"]
+    [failed] = _events(session.pk, "notify_failed")
+    assert failed["error"].startswith("Refused: hooks.rebind.example resolves to a loopback address")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_delivery_connects_to_the_address_it_checked_not_to_a_second_answer(
+    make_session, receiver, settings, monkeypatch
+):
+    # DNS rebinding: public to the check, the receiver's loopback address to any later lookup.
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    session = make_session(type="backtest")
+    url = receiver.url(host="hooks.rebind.example")
+    looked_up = dns_answers(monkeypatch, {"hooks.rebind.example": [[PUBLIC], ["127.0.0.1"]]})
+
+    with pytest.raises(WebhookDeliveryError):  # the public address takes nothing on that port
+        webhook_deliver(session_id=session.pk, url=url, event="session.completed", attempt=1)
+
+    assert receiver.deliveries == []
+    assert looked_up == ["hooks.rebind.example"]  # one lookup, the checked one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_post_goes_to_the_checked_address_and_names_the_host(make_session, receiver, monkeypatch):
+    # Allowed inside (this module's default): the first answer is the receiver, a second
+    # lookup would answer an address where nothing listens.
+    session = make_session(type="backtest")
+    url = receiver.url(host="hooks.receiver.example")
+    looked_up = dns_answers(monkeypatch, {"hooks.receiver.example": [["127.0.0.1"], ["127.0.0.2"]]})
+
+    sent = webhook_deliver(session_id=session.pk, url=url, event="session.completed", attempt=1)
+
+    assert sent == 200
+    [delivery] = receiver.deliveries
+    assert delivery.headers["Host"] == f"hooks.receiver.example:{receiver.server_address[1]}"
+    assert looked_up == ["hooks.receiver.example"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_https_connects_to_the_checked_address_and_checks_the_certificate_against_the_host(
+    make_session, monkeypatch, tmp_path
+):
+    cert, key = _self_signed(tmp_path, "hooks.tls.example")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client's default context trusts it
+    looked_up = dns_answers(monkeypatch, {"hooks.tls.example": [["127.0.0.1"], ["127.0.0.2"]]})
+    session = make_session(type="backtest")
+    with TLSWebhookReceiver(cert, key) as receiver:
+        sent = webhook_deliver(
+            session_id=session.pk,
+            url=receiver.url(host="hooks.tls.example"),
+            event="session.completed",
+            attempt=1,
+        )
+        # The same server by its address: the certificate does not name 127.0.0.1.
+        with pytest.raises(WebhookDeliveryError) as mismatch:
+            webhook_deliver(session_id=session.pk, url=receiver.url(), event="session.completed", attempt=1)
+
+    assert sent == 200
+    assert receiver.server_names[0] == "hooks.tls.example"
+    [delivery] = receiver.deliveries
+    assert delivery.headers["Host"] == f"hooks.tls.example:{receiver.server_address[1]}"
+    assert looked_up == ["hooks.tls.example"]
+    assert str(mismatch.value).startswith("SSLCertVerificationError")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redirect_is_not_followed_and_its_answer_not_kept(make_session, receiver):
+    with WebhookReceiver(then=307, location=receiver.url("/elsewhere")) as redirecting:
+        session = make_session(type="backtest")
+
+        with pytest.raises(WebhookDeliveryError) as failed:
+            webhook_deliver(
+                session_id=session.pk, url=redirecting.url(), event="session.completed", attempt=1
+            )
+
+    assert str(failed.value) == "HTTP 307 Temporary Redirect (redirects are not followed)"
+    assert len(redirecting.deliveries) == 1
+    assert receiver.deliveries == []
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_notify_failed_keeps_no_word_of_what_the_target_answered(celery_worker, operator_api, settings):
+    settings.WEBHOOK_TRIES = 1
+    with (
+        RawAnswerer(b"-ERR unknown command 'POST', secret-redis-words\r\n") as redis_like,
+        RawAnswerer(
+            b"HTTP/1.1 500 secret-reason-phrase\r\nContent-Length: 19\r\n\r\nsecret-body-content"
+        ) as leaky,
+    ):
+        settings.WEBHOOK_URLS = [redis_like.url(), leaky.url()]
+
+        session = _run_backtest(operator_api)
+
+        failed = _wait_for_events(session.pk, "notify_failed", 2)
+
+    assert {e["url"]: e["error"] for e in failed} == {
+        redis_like.url(): "BadStatusLine: no valid HTTP answer",
+        leaky.url(): "HTTP 500 Internal Server Error",
+    }
+    assert "secret" not in json.dumps(failed)
+    assert redis_like.connections == 1 and leaky.connections == 1
