@@ -194,6 +194,29 @@ class TradeLog(Sequence[Trade]):
             out["run_pnl"].extend(cols[ROW_RUN_PNL].tolist())
         return out
 
+    def first_out_of_bounds(self, limit: float) -> tuple[str, float] | None:
+        """(field, value) of the first amount (price, size, pnl, fee) that is not finite or
+        whose size reaches `limit`, read from the engine's own arrays; None when every one fits."""
+        fields = (
+            ("entry_price", ROW_ENTRY),
+            ("entry_size", ROW_SIZE),
+            ("exit_price", ROW_EXIT),
+            ("realized_pnl", ROW_PNL),
+            ("fee", ROW_FEE),
+        )
+        for block in self._blocks:
+            for name, row in fields:
+                if isinstance(block, list):
+                    values = np.array([getattr(t, name) for t in block], dtype=np.float64)
+                else:
+                    values = block[:, row]
+                bad = ~np.isfinite(values) | (np.abs(values) >= limit)
+                if name == "exit_price":  # an open trade's exit is NaN
+                    bad &= ~np.isnan(values)
+                if bad.any():
+                    return name, float(values[np.argmax(bad)])
+        return None
+
     def run_pnls(self) -> np.ndarray:
         """Every trade's run_pnl, without building Trade records."""
         parts = [

@@ -38,3 +38,15 @@ class BrokenCrossBot(SmaCross):
         if self.params["broken"]:
             raise RuntimeError("broken indicators")
         return super().precompute(legs)
+
+
+class OversizedBot(SmaCross):
+    """SmaCross that sizes itself past what any parameter may say: 1e300 a trade (SPEC §25)."""
+
+    id = "OversizedBot"
+    name = "Oversized Bot"
+    description = "SmaCross trading 1e300 contracts"
+
+    def __init__(self, params):
+        super().__init__(params)
+        self.params = {**self.params, "position_size": 1e300}

@@ -49,3 +49,18 @@ def test_a_run_whose_strategy_raises_inside_a_grid_fails_alone(celery_worker, op
         assert ("broken indicators" in run.error) if run.params["broken"] else run.trade_count > 0
     log = Path(session.logs_file).read_text()
     assert "The grid of 4 runs raised (RuntimeError: broken indicators); computing them one by one" in log
+
+
+def test_trades_the_database_cannot_keep_fail_the_run_before_any_is_written(
+    celery_worker, operator_api, settings
+):
+    """Before, such trades were written (SQLite keeps any REAL) and the session's detail page
+    and trades API then answered 500 reading them back (decimal.InvalidOperation)."""
+    session = _ended(operator_api, settings, "OversizedBot")
+
+    assert session.status == "failed"
+    assert "entry_size is 1e+300, which the trades table cannot store" in session.error
+    assert not session.runs.get().trades.exists()
+    assert operator_api.get(f"/api/sessions/{session.id}/trades").status_code == 200
+    csv = operator_api.get(f"/api/sessions/{session.id}/trades?format=csv")
+    assert csv.status_code == 200 and len(b"".join(csv.streaming_content).splitlines()) == 1
