@@ -1,5 +1,8 @@
 # Sourced by bin/run and bin/dev: the Celery worker (every queue) and the scheduler in the
 # background, stopped with everything the script started when it exits (Ctrl-C included).
+# umask 077: what the shell and gunicorn's master create before any of our code runs (the
+# worker and beat logs, the access log, beat's schedule) is private too (config/private_files.py).
+umask 077
 PY=.venv/bin/python
 pids=()
 cleanup() {
