@@ -1,5 +1,7 @@
 """Settings, all from the environment, with embedded defaults (SQLite, file cache, filesystem broker)."""
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -28,6 +30,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_htmx",
+    # Login throttling: failed logins by username and address, in its own tables.
+    "axes",
     "strategies_app",
     "sessions_app",
 ]
@@ -36,6 +40,7 @@ MIDDLEWARE = [
     # First: every answer, redirects included, carries X-Request-ID.
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -45,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Last, as axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -225,15 +232,68 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes in front of the model backend: the dashboard's and the admin's logins (both call
+# authenticate() with the request) count failures by username and address together, so a
+# guesser locks only that pair out, never the user everywhere nor everyone behind one address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = read("LOGIN_FAILURE_LIMIT", env.int, 5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured(f"LOGIN_FAILURE_LIMIT is malformed ({AXES_FAILURE_LIMIT!r}): 1 or more")
+AXES_COOLOFF_TIME = timedelta(minutes=read("LOGIN_LOCKOUT_MINUTES", env.int, 15))
+if AXES_COOLOFF_TIME <= timedelta(0):
+    raise ImproperlyConfigured("LOGIN_LOCKOUT_MINUTES is malformed: a number of minutes, 1 or more")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a user who mistyped four times and then got in starts again at 0
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # 429, with the dashboard's look
+AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
+# The lockout lines in the log name the username and the address (axes masks both by default);
+# the password is always masked, and the CSRF token is no one's business.
+AXES_SENSITIVE_PARAMETERS = ["csrfmiddlewaretoken"]
+AXES_VERBOSE = False  # no banner on every start; failures and lockouts are still logged (warnings)
+
+# API throttles (sessions_app/api/throttling.py). Wrong tokens: past this many from one client
+# address in a window, its wrong tokens answer 429 (Retry-After: the window's end), not 401.
+API_TOKEN_FAILURE_LIMIT = read("API_TOKEN_FAILURE_LIMIT", env.int, 10)
+API_TOKEN_FAILURE_WINDOW = read("API_TOKEN_FAILURE_WINDOW", env.int, 60)
+if API_TOKEN_FAILURE_LIMIT < 1 or API_TOKEN_FAILURE_WINDOW < 1:
+    raise ImproperlyConfigured(
+        "API_TOKEN_FAILURE_LIMIT and API_TOKEN_FAILURE_WINDOW are malformed "
+        f"({API_TOKEN_FAILURE_LIMIT!r}, {API_TOKEN_FAILURE_WINDOW!r}): 1 or more"
+    )
+# Requests per authenticated user: a safety net against a runaway script, far above what the
+# dashboard, the test suite or 50 clients sharing one token at 250 requests/s ask.
+API_THROTTLE_RATE = read("API_THROTTLE_RATE", env.str, "60000/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_RATE is malformed ({API_THROTTLE_RATE!r}): requests per period, e.g. 60000/min"
+    )
+# The throttles' counters: on Redis when there is one (shared by every process and machine), else
+# in each process's memory, not in the file cache (a file written per API request).
+if REDIS_URL:
+    CACHES["throttle"] = CACHES["default"]
+else:
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous API calls a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "sessions_app.api.throttling.CountingTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["sessions_app.api.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "sessions_app.api.schema.AutoSchema",
@@ -281,9 +341,19 @@ STORAGES = {
 
 # HTTPS by default when DEBUG is off (`check --deploy` is clean); each one can be turned off
 # from the environment, as bin/run does for plain HTTP on 127.0.0.1.
-if not DEBUG:
-    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips a client's own).
+# BEHIND_PROXY=true: a TLS-terminating proxy in front sets X-Forwarded-Proto (and strips a
+# client's own) and appends the client's address to X-Forwarded-For. Without one, both headers
+# are whatever the client wrote: a plain-HTTP request saying "https" would pass for secure,
+# and a guesser could pick a fresh address for every login or token it tries.
+BEHIND_PROXY = read("BEHIND_PROXY", env.bool, False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Every script and style is one of our static files (htmx, dashboard.js, charts.js,
+# lightweight-charts, dashboard.css): no inline code, no style attributes, no eval, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 SECURE_SSL_REDIRECT = read("SECURE_SSL_REDIRECT", env.bool, not DEBUG)
 SESSION_COOKIE_SECURE = read("SESSION_COOKIE_SECURE", env.bool, not DEBUG)
 CSRF_COOKIE_SECURE = read("CSRF_COOKIE_SECURE", env.bool, not DEBUG)
@@ -305,5 +375,7 @@ LOGGING = {
         "django": {"handlers": [], "propagate": True},
         # Cache outages (django-redis' ignored exceptions): one line a minute, not one a call.
         "sessions_app.cache": {"handlers": ["console_throttled"], "propagate": False},
+        # django-axes: failed logins and lockouts (warnings), not four lines for every login.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -42,7 +42,9 @@
   function chartOptions(p) {
     return {
       autoSize: true,
-      layout: { background: { type: "solid", color: p.surface }, textColor: p.muted, fontFamily: p.font },
+      // No logo: it brings an inline <style>, which the Content-Security-Policy refuses; the
+      // page links to TradingView instead (.chart-credit), as the licence allows.
+      layout: { background: { type: "solid", color: p.surface }, textColor: p.muted, fontFamily: p.font, attributionLogo: false },
       grid: { vertLines: { color: rgba(p.border, 0.6) || p.border }, horzLines: { color: rgba(p.border, 0.6) || p.border } },
       rightPriceScale: { borderColor: p.border },
       leftPriceScale: { borderColor: p.border },
