@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("sessions_app.urls")),
 ]
 
+handler400 = "sessions_app.api.errors.bad_request"
 handler404 = "sessions_app.api.errors.not_found"
 handler500 = "sessions_app.api.errors.server_error"
