@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0011_list_indexes_without_a_sort_trap'),
+        ("sessions_app", "0011_list_indexes_without_a_sort_trap"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='session',
-            name='resumed_at',
+            model_name="session",
+            name="resumed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='session',
-            name='resumes',
+            model_name="session",
+            name="resumes",
             field=models.PositiveIntegerField(db_default=0, default=0),
         ),
     ]

@@ -32,8 +32,9 @@ def test_a_session_whose_every_worker_dies_is_failed_after_max_resumes(operator,
     settings.STALE_AFTER_SECONDS = 30
     settings.MAX_RESUMES = 3
     session = services.session_create(
-        user=operator, data={"type": kind, "market": "XBTUSD", "strategy": "TestBot"}
-        | ({"range_start": 1_704_067_200, "range_end": 1_704_153_600} if kind == "backtest" else {})
+        user=operator,
+        data={"type": kind, "market": "XBTUSD", "strategy": "TestBot"}
+        | ({"range_start": 1_704_067_200, "range_end": 1_704_153_600} if kind == "backtest" else {}),
     )
     # The tasks queued (the start, each resume) reach no worker: this test plays the workers.
     services.session_start(session=session)
@@ -49,15 +50,21 @@ def test_a_session_whose_every_worker_dies_is_failed_after_max_resumes(operator,
     assert row.status == "failed"
     assert row.error.startswith("Resumed 3 times, last worker lost.")
     assert "no heartbeat" in row.error
-    resumed = [e.event_data["resume"] for e in row.events.filter(event_type="info") if "resume" in e.event_data]
+    resumed = [
+        e.event_data["resume"] for e in row.events.filter(event_type="info") if "resume" in e.event_data
+    ]
     assert resumed == [1, 2, 3]
 
 
-def test_a_session_that_ran_healthy_since_its_last_resume_starts_counting_again(operator, settings, no_worker):
+def test_a_session_that_ran_healthy_since_its_last_resume_starts_counting_again(
+    operator, settings, no_worker
+):
     """A live session (or a scraper) that lives for months survives a node crash each month."""
     settings.STALE_AFTER_SECONDS = 30
     settings.MAX_RESUMES = 1
-    session = services.session_create(user=operator, data={"type": "test", "market": "XBTUSD", "strategy": "TestBot"})
+    session = services.session_create(
+        user=operator, data={"type": "test", "market": "XBTUSD", "strategy": "TestBot"}
+    )
     services.session_start(session=session)
     _claimed_then_lost(session, 1)
     assert services.sessions_reap() == []
