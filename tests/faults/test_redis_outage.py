@@ -28,7 +28,9 @@ def test_reads_and_the_session_survive_redis_down_for_20_seconds(
     redis = Redis(tmp_path).start()
     try:
         prefix = f"faults-{uuid.uuid4().hex[:6]}"
-        settings.CACHES = {"default": redis_cache(redis.url, prefix)}
+        # As with REDIS_URL set: the cache and the API throttles' counters on this Redis.
+        cache = redis_cache(redis.url, prefix)
+        settings.CACHES = {"default": cache, "throttle": cache}
         worker_process(
             queues=("test",),
             extra_env={
