@@ -1,8 +1,10 @@
 """Throttles on the API: wrong tokens counted per client address, and a (generous) rate per user.
 
-Both count in fixed windows on the `throttle` cache (settings): Redis when there is one, shared
-by every process, one atomic INCR a request; else each process's memory, since the embedded
-mode's file cache would write a file for every API request.
+Both count in fixed windows. Wrong tokens on the default cache: only failures are counted, so
+even the embedded mode's file cache costs a valid request nothing, and every web process shares
+the count. The rate per user on the `throttle` cache (settings): Redis when there is one, shared
+by every process, one atomic INCR a request; else each process's memory, since the file cache
+would write a file for every API request.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ class WrongTokensThrottled(exceptions.Throttled):
     extra_detail_plural = "Try again in {wait} seconds."
 
 
-def _count(key: str, *, window_seconds: int) -> int | None:
+def _count(key: str, *, window_seconds: int, cache_name: str = THROTTLE_CACHE) -> int | None:
     """One more in this window's counter; its new value (None: the cache is down, count nothing)."""
-    cache = caches[THROTTLE_CACHE]
+    cache = caches[cache_name]
     try:
         return cache.incr(key)
     except ValueError:  # the window's first request
@@ -67,7 +69,7 @@ class CountingTokenAuthentication(TokenAuthentication):
         seconds = settings.API_TOKEN_FAILURE_WINDOW
         window, left = _window(seconds, time.time())
         key = f"api-token-failures:{client_address(request)}:{window}"
-        failures = _count(key, window_seconds=seconds)
+        failures = _count(key, window_seconds=seconds, cache_name="default")
         if failures is not None and failures > settings.API_TOKEN_FAILURE_LIMIT:
             raise WrongTokensThrottled(wait=left)
 
