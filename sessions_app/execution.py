@@ -42,7 +42,13 @@ from sessions_app import outages, selectors, services
 from sessions_app.data_files import log_path
 from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.selectors import equity_key, progress_key
-from sessions_app.services.trades import trades_file_write, trades_insert
+from sessions_app.services.trades import (
+    TRADE_AMOUNT_LIMIT,
+    trade_amounts_refuse,
+    trade_values_check,
+    trades_file_write,
+    trades_insert,
+)
 from strategies_app.market_data import (
     candles_fingerprint,
     candles_fingerprint_probe,
@@ -520,40 +526,6 @@ def _iso(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts is not None else "?"
 
 
-# A trade's amounts as the trades table keeps them: DECIMAL(24, 10), under 1e14 in size.
-TRADE_AMOUNT_LIMIT = 1e14
-_AMOUNT_AT = {
-    name: 1 + Trade.VALUE_FIELDS.index(name)
-    for name in ("entry_price", "entry_size", "exit_price", "exit_size", "realized_pnl", "fee")
-}
-
-
-class TradeValueError(ValueError):
-    """A trade the database cannot keep: the run fails with this, no row of it written."""
-
-
-def trade_values_check(rows: list[tuple]) -> tuple[str, float] | None:
-    """(field, value) of the first amount of these trade rows (TRADE_COLUMNS) that is not
-    finite or reaches TRADE_AMOUNT_LIMIT in size; None when all fit. An open trade's exit is None."""
-    for row in rows:
-        for name, at in _AMOUNT_AT.items():
-            value = row[at]
-            if value is not None and not (math.isfinite(value) and abs(value) < TRADE_AMOUNT_LIMIT):
-                return name, float(value)
-    return None
-
-
-def _trade_values_refuse(found: tuple[str, float] | None) -> None:
-    """SPEC §25: a strategy sizing itself into 1e300 once made a session whose trades could not
-    be read back (its pages answered 500); now its run fails before any such row is written."""
-    if found is not None:
-        name, value = found
-        raise TradeValueError(
-            f"A trade's {name} is {value!r}, which the trades table cannot store (at most "
-            f"{TRADE_AMOUNT_LIMIT:.0e} in size): the strategy's sizes are out of bounds."
-        )
-
-
 class SessionSink:
     """What the engine reports, recorded: trades in the Trade table, progress and live
     metrics in the cache, checkpoints on the rows, lines in the session's log file.
@@ -632,13 +604,13 @@ class SessionSink:
         if not trades or self.run is None or self.frozen:
             return
         if hasattr(trades, "columns"):  # the engine's TradeLog: rows from its columns, no records
-            _trade_values_refuse(trades.first_out_of_bounds(TRADE_AMOUNT_LIMIT))
+            trade_amounts_refuse(trades.first_out_of_bounds(TRADE_AMOUNT_LIMIT))
             columns = trades.columns()
             fields = [columns[f] for f in Trade.VALUE_FIELDS]
             rows = list(zip(repeat(self.run.pk, len(trades)), *fields, strict=True))
         else:
             rows = self._rows(trades)
-            _trade_values_refuse(trade_values_check(rows))
+            trade_amounts_refuse(trade_values_check(rows))
         if not self.buffered:  # a backtest's trades: waiting out an outage rather than failing
             _until_database(lambda: trades_insert(rows), what="trades")
         self.trades.extend(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from itertools import chain
@@ -17,6 +18,42 @@ from sessions_app.models import Session, Trade
 TRADE_BATCH = 2000
 # A trade row as `trades_insert` takes it: these columns, in this order.
 TRADE_COLUMNS = ("run_id", *Trade.VALUE_FIELDS)
+
+
+# A trade's amounts as the trades table keeps them (DECIMAL(24, 10): under 1e14 in size).
+_AMOUNT_AT = {
+    name: 1 + Trade.VALUE_FIELDS.index(name)
+    for name in ("entry_price", "entry_size", "exit_price", "exit_size", "realized_pnl", "fee")
+}
+_AMOUNT_FIELD = Trade._meta.get_field("entry_size")
+TRADE_AMOUNT_LIMIT = 10.0 ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)
+
+
+class TradeValueError(ValueError):
+    """A trade the database cannot keep: the run fails with this, no row of it written."""
+
+
+def trade_values_check(rows: list[tuple]) -> tuple[str, float] | None:
+    """(field, value) of the first amount of these trade rows (TRADE_COLUMNS) that is not
+    finite or reaches TRADE_AMOUNT_LIMIT in size; None when all fit. An open trade's exit is None."""
+    for row in rows:
+        for name, at in _AMOUNT_AT.items():
+            value = row[at]
+            if value is not None and not (math.isfinite(value) and abs(value) < TRADE_AMOUNT_LIMIT):
+                return name, float(value)
+    return None
+
+
+def trade_amounts_refuse(found: tuple[str, float] | None) -> None:
+    """Raise TradeValueError for what trade_values_check (or the engine's own
+    TradeLog.first_out_of_bounds) found. A strategy sizing itself into 1e300 once made a session
+    whose trades could not be read back (its pages answered 500); now its run fails first."""
+    if found is not None:
+        name, value = found
+        raise TradeValueError(
+            f"A trade's {name} is {value!r}, which the trades table cannot store (at most "
+            f"{TRADE_AMOUNT_LIMIT:.0e} in size): the strategy's sizes are out of bounds."
+        )
 
 
 def trades_insert(rows: list[tuple]) -> None:

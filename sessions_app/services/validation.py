@@ -344,7 +344,7 @@ def _notify_url_problem(value: str) -> str | None:
     except WebhookTargetRefused as exc:
         return str(exc)
     except WebhookHostUnresolved:
-        return None
+        pass  # checked again when delivered
     return None
 
 
