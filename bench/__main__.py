@@ -1,4 +1,4 @@
-"""`make bench`: every figure of SPEC §11 in one run, each part in its own process and database.
+"""`make bench`: every performance figure in one run, each part in its own process and database.
 
 - engine candles/s (TestBot, SmaCross) against vectorbt and backtesting.py, a 100-config grid
   against vectorbt's, the first run in a fresh process, the sim year, archive load time;
@@ -69,7 +69,7 @@ def main() -> None:
     run("bench.api_latency", sqlite)
     run("bench.charts", sqlite)
     run("bench.runs_latency", {**sqlite, "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'runs.sqlite3'}"})
-    # SPEC §15: 100,000 sessions and a run of 1,000,000 trades, over HTTP through gunicorn.
+    # 100,000 sessions and a run of 1,000,000 trades, over HTTP through gunicorn.
     run("bench.reads", {**sqlite, "DATABASE_URL": f"sqlite:///{BENCH_VAR / 'reads.sqlite3'}"})
     if mariadb_up():
         mariadb = {**sqlite, "DATABASE_URL": "mysql://root@127.0.0.1:3306/trading_bench"}

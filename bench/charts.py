@@ -1,4 +1,4 @@
-"""The chart endpoint (SPEC §17): a year of 1m candles aggregated to 2,000 points, with the
+"""The chart endpoint: a year of 1m candles aggregated to 2,000 points, with the
 run's trades as markers; target p95 < 50 ms.
 
 Two sources: the archive (365 daily files of 1,440 candles, as scrapers record them) and the

@@ -1,4 +1,4 @@
-"""Reads at scale (SPEC §15), over HTTP through the production server (gunicorn, DEBUG=false).
+"""Reads at scale, over HTTP through the production server (gunicorn, DEBUG=false).
 
 100,000 sessions and a run of 1,000,000 trades are bulk-loaded as a migration or an import
 would (bulk_create, executemany; never the create service), then each list is requested

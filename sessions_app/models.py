@@ -79,7 +79,7 @@ class Session(models.Model):
     pid = models.IntegerField(null=True, blank=True)
     worker = models.CharField(max_length=255, null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # Lost workers in a row that the reaper resumed the session after (SPEC §25, MAX_RESUMES),
+    # Lost workers in a row that the reaper resumed the session after (MAX_RESUMES),
     # and when it last did.
     resumes = models.PositiveIntegerField(default=0, db_default=0)
     resumed_at = models.DateTimeField(null=True, blank=True)
@@ -135,7 +135,7 @@ class Session(models.Model):
             models.Index(fields=["-created_at"], name="idx_created"),
             # "Best first" (sort=total_pnl:desc) read from the index instead of sorting all rows.
             models.Index(fields=["-total_pnl"], name="idx_total_pnl"),
-            # Keyset pages (SPEC §15): every sort of the list's whitelist in the order
+            # Keyset pages: every sort of the list's whitelist in the order
             # (field, id), read forwards or backwards; SQLite's indexes carry the rowid, not
             # the id, so the id is spelled out.
             *(models.Index(fields=[field, "id"], name=f"idx_s_{field}_id") for field in SORTED_FIELDS),

@@ -24,7 +24,7 @@ pytest_plugins = ["tests.worker_fixtures"]
 @pytest.fixture(autouse=True)
 def _no_outage_remembered():
     """Each test starts with no database outage seen by this process: the reaper forgives stale
-    heartbeats for a while after one (SPEC §18), which would leak from a fault test."""
+    heartbeats for a while after one, which would leak from a fault test."""
     outages.database_down_forget()
 
 
@@ -146,13 +146,13 @@ def make_session(db) -> Callable[..., Any]:
 
 @pytest.fixture
 def session_limits(settings):
-    """The seed's recommended limits, whatever the environment says."""
+    """The default limits (3 test, 1 backtest, 5 scrapers), whatever the environment says."""
     settings.SESSION_LIMITS = {"test": 3, "backtest": 1, "scraper": 5}
     return settings.SESSION_LIMITS
 
 
 def _refused(response, status: int, *fields: str) -> dict:
-    """The error envelope of SPEC §8 with `status`, naming each of `fields` in `errors`."""
+    """The API's error envelope with `status`, naming each of `fields` in `errors`."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     body = response.json()
     assert body["success"] is False

@@ -196,7 +196,7 @@ def validate_params(
     return merged
 
 
-# The largest magnitude any strategy parameter may have, whatever its schema says (SPEC §25): a
+# The largest magnitude any strategy parameter may have, whatever its schema says: a
 # size goes into the trades' values, which the database keeps to 14 digits before the point;
 # 1e300 was accepted and its session's pages then failed to read its trades back.
 MAX_PARAM_MAGNITUDE = 1e12

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# (table, column, referenced table, rule) as the seed's DDL states them, plus runs and trades.
+# (table, column, referenced table, rule) as the original schema states them, plus runs and trades.
 RULES = [
     ("sessions", "cloned_from", "sessions", "SET NULL"),
     ("session_events", "session_id", "sessions", "CASCADE"),
@@ -10,7 +10,7 @@ RULES = [
 
 
 def db_on_delete(apps, schema_editor):
-    """Django enforces on_delete in Python; the seed also wants it in the tables, so rows
+    """Django enforces on_delete in Python; the original schema also has it in the tables, so rows
     deleted by hand (or by a bulk cleanup) behave the same. MySQL/MariaDB only: SQLite would
     need every table rebuilt for it, and Django's Python-side rule holds there."""
     if schema_editor.connection.vendor != "mysql":

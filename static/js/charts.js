@@ -1,4 +1,4 @@
-// The dashboard's charts, drawn by lightweight-charts (served from static/vendor/, SPEC §17):
+// The dashboard's charts, drawn by lightweight-charts (served from static/vendor/):
 // - [data-chart="price"]: candles + volume + every trade as entry/exit markers, read from
 //   GET /api/sessions/<id>/chart; zooming in fetches the finer window; a running session's
 //   chart appends candles, markers and equity each time the page's 2 s poll swaps #detail-live.

@@ -1,4 +1,4 @@
-"""The charts of SPEC §17 in Chromium: lightweight-charts from the server's own static files
+"""The dashboard's charts in Chromium: lightweight-charts from the server's own static files
 draws a 1-year backtest's price (every trade as a marker) and equity; a running session's
 chart grows on the page's poll; Compare overlays runs; a scraper's View Data shows its
 archive's calendar and price chart. No request leaves the live server's origin."""

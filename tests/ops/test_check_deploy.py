@@ -1,4 +1,4 @@
-"""`manage.py check --deploy --fail-level WARNING` with the production variables of SPEC §13."""
+"""`manage.py check --deploy --fail-level WARNING` with the production variables (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Production serving for real: gunicorn, DEBUG off, whitenoise's hashed static files (SPEC §13).
+"""Production serving for real: gunicorn, DEBUG off, whitenoise's hashed static files.
 
 The server is a subprocess on the test database, as `make run` starts it (minus the worker):
 collectstatic into a private STATIC_ROOT, plain-HTTP overrides, a free port.
