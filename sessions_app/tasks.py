@@ -1,23 +1,21 @@
-"""Thin Celery tasks: take ids, call the execution adapter or a service."""
+"""Thin Celery tasks: take ids, call the runner (sessions_app.runner) or a service.
+
+Importing the runner package connects the worker's signal handlers (sessions_app.runner.worker):
+Celery's autodiscovery imports this module in every worker.
+"""
 
 import logging
-import os
-import signal
-import threading
 
-import billiard.process
 from celery import shared_task
-from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
-from celery.worker import state as worker_state
 from django.conf import settings
 
-from bots import runner as engine
 from sessions_app import services
-from sessions_app.execution import (
+from sessions_app.runner import (
     SUSPENDED,
+    consuming_stop,
     session_chunk_execute,
     session_execute,
-    shutdown_requested,
+    sigterm_hands_back,
     worker_name,
 )
 from sessions_app.services import notifications
@@ -34,35 +32,14 @@ from sessions_app.services.queueing import (
 def session_run(self, session_id: str) -> str | None:
     """Run one session to its end. Acked early: a session is never redelivered mid-run (the
     claim would refuse it anyway); a lost worker is noticed by the heartbeat reaper."""
-    if not (_in_pool_child and threading.current_thread() is threading.main_thread()):
+    with sigterm_hands_back():
         status = session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
-    else:
-        # A prefork pool child: while it runs a session, SIGTERM (forwarded by the shutting-down
-        # main process) asks the runner to hand back instead of exiting mid-write.
-        previous = signal.signal(signal.SIGTERM, _child_sigterm)
-        try:
-            status = session_execute(session_id=session_id, worker=worker_name(self.request.hostname))
-        finally:
-            signal.signal(signal.SIGTERM, previous)
     if status == SUSPENDED:
         # This worker is going down: it stops taking messages first, so the one queued now
-        # goes to a worker that stays (a solo worker would take it back, again and again).
-        _stop_consuming()
+        # goes to a worker that stays.
+        consuming_stop()
         services.session_pass_on(session_id=session_id)
     return status
-
-
-_consumer = None  # this worker's consumer (the main process's), from worker_ready
-
-
-def _stop_consuming() -> None:
-    if _consumer is None or _in_pool_child:
-        return  # a pool child consumes nothing itself; its main process is shutting down
-    try:
-        for queue in list(_consumer.task_consumer.queues):
-            _consumer.cancel_task_queue(queue.name)
-    except Exception:  # the hand-back goes on; at worst this worker passes the message on again
-        logging.getLogger(__name__).exception("Could not stop consuming before a hand-back")
 
 
 @shared_task(name=SESSION_RUN_CHUNK, bind=True, ignore_result=True, acks_late=False)
@@ -99,64 +76,6 @@ def session_notify(self, session_id: str, url: str, event: str) -> int | None:
             countdown=settings.WEBHOOK_RETRY_SECONDS * 2**self.request.retries,
             max_retries=settings.WEBHOOK_TRIES - 1,
         ) from exc
-
-
-@worker_init.connect
-@worker_process_init.connect
-def _warm_engine(**kwargs):
-    """Load the engine's compiled code (from numba's disk cache, or compile it) before the
-    first task: in the main process, so forked pool processes inherit it, and in each pool
-    process in case it was spawned rather than forked (then it is a quick cache load)."""
-    engine.warm()
-
-
-@worker_ready.connect
-def _fail_leftovers(sender=None, **kwargs):
-    """A worker that starts again fails (or, with RESUME_LOST_SESSIONS, resumes) what its
-    previous life left running."""
-    global _consumer
-    _consumer = sender
-    if getattr(sender, "hostname", None):
-        services.sessions_reap(restarted_node=sender.hostname)
-
-
-@worker_shutting_down.connect
-def _hand_back_on_shutdown(sig=None, how=None, **kwargs):
-    """A warm shutdown (SIGTERM, a deploy) does not wait for live sessions to end: each
-    runner of this process checkpoints and hands its session back within a second or two
-    (execution.shutdown_requested), so the worker exits in seconds. Pool children of a prefork
-    worker running a session learn it by a SIGTERM of their own (handled below)."""
-    shutdown_requested.set()
-    if how == "Warm":
-        # Only the children running a task: an idle child waits on the pool's queue holding its
-        # read lock, and one killed there leaves the main process waiting for that lock at exit
-        # forever (billiard's _help_stuff_finish). Idle children end as the pool closes.
-        busy = {request.worker_pid for request in worker_state.active_requests}
-        for child in billiard.process.active_children():
-            if child.pid and child.pid in busy:
-                try:
-                    os.kill(child.pid, signal.SIGTERM)
-                except OSError:
-                    pass  # it ended meanwhile
-
-
-_in_pool_child = False
-
-
-@worker_process_init.connect
-def _note_pool_child(**kwargs):
-    """Whether this process is a prefork pool child (billiard installs its own SIGTERM handler
-    after this signal, so session_run installs the hand-back handler while a session runs).
-    The solo pool sends the signal too, in the main process: Celery's own handler stays."""
-    global _in_pool_child
-    _in_pool_child = billiard.process.current_process().name != "MainProcess"
-
-
-def _child_sigterm(signum, frame):
-    if shutdown_requested.is_set():  # a second one (the pool terminating): die as by default
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-    shutdown_requested.set()
 
 
 retention_logger = logging.getLogger("sessions_app.retention")

@@ -20,7 +20,7 @@ def run_trade_rows(*, run: Run) -> list[tuple]:
     ]
 
 
-def engine_trades(rows: list[tuple], run_currency: str) -> list[EngineTrade]:
+def engine_trades(rows: list[tuple]) -> list[EngineTrade]:
     """Rows back as the engine's trades, for the metrics of a resumed run. PnL in the run's
     currency is taken as stored when the market settles in it (every single-market run)."""
     trades = []
