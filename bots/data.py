@@ -1,4 +1,4 @@
-"""Where a run's candles come from: the sim exchange computes them, others read the archive.
+"""Where a run's candles come from: a generated exchange (sim) computes them, others read the archive.
 
 Also the data check before a backtest and a resumable history download into the archive.
 """
@@ -11,10 +11,8 @@ from collections.abc import Callable
 
 from bots import archive
 from bots.candles import PRICE_COLUMNS, Candles, timeframe_seconds
-from bots.exchanges.base import Exchange
-from bots.exchanges.registry import get_exchange
-
-GENERATED = ("sim",)
+from bots.exchanges.base import Capability, Exchange
+from bots.exchanges.registry import exchange_can, exchange_class, get_exchange
 
 
 def load_candles(
@@ -25,8 +23,9 @@ def load_candles(
     end: int | None,
     archive_root: str | None = None,
 ) -> Candles:
-    """Candles of [start, end): computed for sim (unless archived), else from the archive."""
-    if exchange in GENERATED:
+    """Candles of [start, end): computed by a generated exchange (unless archived), else from
+    the archive."""
+    if exchange_can(exchange, Capability.GENERATED):
         if archive_root is not None:
             stored = archive.load(archive_root, exchange, symbol, timeframe, start, end)
             if len(stored):
@@ -45,8 +44,8 @@ def data_fingerprint(
     function of them); for archive data, the loaded arrays themselves, so a re-import or a
     filled gap changes it."""
     digest = hashlib.sha256()
-    if exchange in GENERATED:
-        version = getattr(get_exchange(exchange), "generator_version", 0)
+    if exchange_can(exchange, Capability.GENERATED):
+        version = exchange_class(exchange).generator_version
         key = [exchange, version, sorted(candles), timeframe, start, end]
         digest.update(json.dumps(key).encode())
         return digest.hexdigest()[:16]
@@ -118,8 +117,3 @@ def download(
         if progress:
             progress(min(total, (cursor - start) // tf), total)
     return added
-
-
-def live_feed(exchange: str, symbols: list[str], timeframe: str, start: int | None = None, **kwargs):
-    """The live feed run_live/run_scraper take: each closed candle, None ticks in between."""
-    return get_exchange(exchange, **kwargs).live(symbols, timeframe, start=start)

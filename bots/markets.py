@@ -84,8 +84,8 @@ SETTLE_UNITS = {"XBt": ("XBT", 1e8), "USDt": ("USDT", 1e6), "Gwei": ("ETH", 1e9)
 
 
 # The one list of market reference data. The engine uses it when it is handed bare symbols;
-# the Django side creates its markets table from it (and then owns the rows: an edit made
-# there wins over this list for sessions).
+# the Django side creates its markets table from it for the markets each exchange lists
+# (`Exchange.markets`), and then owns the rows: an edit made there wins over this list for sessions.
 KNOWN_MARKETS: dict[str, MarketSpec] = {
     "XBTUSD": MarketSpec("XBTUSD", "XBT", "USD", "XBT", INVERSE, 0.5),
     "ETHUSD": MarketSpec("ETHUSD", "ETH", "USD", "USD", LINEAR, 0.05),
@@ -94,15 +94,6 @@ KNOWN_MARKETS: dict[str, MarketSpec] = {
     "DOGEUSD": MarketSpec("DOGEUSD", "DOGE", "USD", "USD", LINEAR, 0.00001),
     "BTCUSDT": MarketSpec("BTCUSDT", "BTC", "USDT", "USDT", LINEAR, 0.1),
     "ETHUSDT": MarketSpec("ETHUSDT", "ETH", "USDT", "USDT", LINEAR, 0.01),
-}
-
-_USD_MARKETS = ("XBTUSD", "ETHUSD", "SOLUSD", "XRPUSD", "DOGEUSD")
-# Which exchange lists which of them, in the order their rows are created: BitMEX the USD
-# ones, Binance its USDT pairs, and sim (which needs no network) the USD ones and BTCUSDT.
-EXCHANGE_MARKETS: dict[str, tuple[str, ...]] = {
-    "sim": (*_USD_MARKETS, "BTCUSDT"),
-    "bitmex": _USD_MARKETS,
-    "binance": ("BTCUSDT", "ETHUSDT"),
 }
 
 _QUOTES = ("USDT", "USDC", "BUSD", "USD", "EUR", "BTC", "XBT", "ETH")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from bots.exchanges.registry import exchange_classes, exchange_names
 from config.env import env, read, redis_cache, secret_key, session_limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -176,7 +177,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- The product --------------------------------------------------------------------------
 DATA_ROOT = Path(read("DATA_ROOT", env.str, str(VAR_DIR / "data")))
 SESSION_LIMITS = session_limits("SESSION_LIMITS", "test=3,backtest=1,scraper=5")
-EXCHANGES = ("sim", "bitmex", "binance", "local")
+EXCHANGES = exchange_names()  # the registry's (bots.exchanges.registry), in its order
 DEFAULT_EXCHANGE = read("DEFAULT_EXCHANGE", env.str, "sim")
 if DEFAULT_EXCHANGE not in EXCHANGES:
     raise ImproperlyConfigured(
@@ -221,10 +222,12 @@ WEBHOOK_TIMEOUT_SECONDS = read("WEBHOOK_TIMEOUT_SECONDS", env.float, 10.0)
 # Webhook targets that are or resolve to loopback, private, link-local, multicast or reserved
 # addresses are refused (at save and at delivery) unless this is on: a receiver inside the network.
 WEBHOOK_ALLOW_PRIVATE = read("WEBHOOK_ALLOW_PRIVATE", env.bool, False)
-# Exchange API base URLs (tests point these at a local server with recorded responses).
+# Exchange API base URLs by exchange, each read from the setting its class names (BITMEX_URL,
+# BINANCE_URL); empty: the exchange's own. Tests point them at a local server with recorded answers.
 EXCHANGE_URLS = {
-    "bitmex": read("BITMEX_URL", env.str, ""),
-    "binance": read("BINANCE_URL", env.str, ""),
+    name: read(cls.url_setting, env.str, "")
+    for name, cls in exchange_classes().items()
+    if cls.url_setting is not None
 }
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bots.markets import EXCHANGE_MARKETS, KNOWN_MARKETS
+from bots.exchanges.base import Capability
+from bots.exchanges.registry import exchange_class, exchange_classes
+from bots.markets import KNOWN_MARKETS
 from bots.strategies.base import ParamsError, validate_params
 from bots.strategies.registry import get_strategies
 from strategies_app.market_data import exchange_markets
@@ -46,7 +48,7 @@ def strategies_sync(*, reset: bool = False, using: str = "default") -> list[str]
 
 def _bounds_added(schema: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     """An edited schema kept, with the class's own `maximum` on each number that has none
-    (SPEC §25: every number a strategy takes has one; rows synced before it had none)."""
+    (every number a strategy takes has one; rows synced before it had none)."""
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return schema
     properties = {}
@@ -64,12 +66,12 @@ def _bounds_added(schema: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]
 
 
 def markets_seed(*, using: str = "default") -> int:
-    """A row for each market the engine knows on each exchange that lists it (the engine's
-    list, bots.markets); existing rows are left alone, so edits made in the admin stay."""
+    """A row for each market each exchange lists (`Exchange.markets`, specs from
+    bots.markets); existing rows are left alone, so edits made in the admin stay."""
     created = 0
     with transaction.atomic(using=using):
-        for exchange, symbols in EXCHANGE_MARKETS.items():
-            for symbol in symbols:
+        for exchange, cls in exchange_classes().items():
+            for symbol in cls.markets:
                 spec = KNOWN_MARKETS[symbol]
                 _, was_created = Market.objects.using(using).get_or_create(
                     exchange=exchange,
@@ -153,16 +155,21 @@ def markets_refresh(*, exchange: str, all_markets: bool = False) -> MarketsRefre
     settle currency, tick size, active).
 
     Existing rows are updated; rows the exchange no longer lists become inactive; missing rows
-    are created for the markets the engine lists for that exchange (bots.markets), or for every
-    market the exchange lists with `all_markets`. Raises ValueError when the exchange has no
-    metadata to read (sim), and the exchange's error when it cannot be read: nothing changes.
+    are created for the markets the engine lists for that exchange (`Exchange.markets`), or for
+    every market the exchange lists with `all_markets`. Raises ValueError for an unknown
+    exchange or one without market metadata (sim, local), and the exchange's error when it
+    cannot be read: nothing changes.
     """
-    if exchange not in EXCHANGE_MARKETS and exchange not in settings.EXCHANGES:
-        raise ValueError(f"Unknown exchange {exchange!r}.")
+    try:
+        cls = exchange_class(exchange)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    if not cls.can(Capability.MARKET_METADATA):
+        raise ValueError(f"{exchange} publishes no market metadata to refresh from.")
     listings = {listing.spec.symbol: listing for listing in exchange_markets(exchange)}
     if not listings:
-        raise ValueError(f"{exchange} publishes no market metadata to refresh from.")
-    wanted = set(listings) if all_markets else set(EXCHANGE_MARKETS.get(exchange, ()))
+        raise ValueError(f"{exchange} listed no markets: nothing changed.")
+    wanted = set(listings) if all_markets else set(cls.markets)
     result = MarketsRefreshed(exchange=exchange)
     now = timezone.now()
     with transaction.atomic():

@@ -1,26 +1,74 @@
-"""The small base class every exchange subclasses: history by range, and a live feed."""
+"""The small base class every exchange subclasses: its facts, history by range, a live feed.
+
+An exchange is one module under bots/exchanges/ whose `Exchange` subclass says what it is
+(name, label, markets, the setting holding its URL, capabilities); bots.exchanges.registry
+lists the classes, and everything else asks the registry (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
 import math
 import time as _time
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from typing import ClassVar
 
 from bots.candles import Candles, timeframe_seconds
 from bots.markets import Listing, MarketSpec, market_spec
 
 
+class Capability(StrEnum):
+    """What an exchange can do; the product asks these instead of naming exchanges."""
+
+    # Candles are a pure function of (market, timeframe, time), computed on demand for any
+    # range and timeframe: no archive is needed, and a run's data fingerprint is the
+    # generator's version rather than a hash of the arrays.
+    GENERATED = "generated candles"
+    # A live feed (Exchange.live): test and scraper sessions can run on it.
+    LIVE_FEED = "live feed"
+    # Public history by range that `manage.py download_candles` can fetch into the archive.
+    DOWNLOAD = "downloadable history"
+    # Market metadata of its own (contract type, multiplier, tick size) for `refresh_markets`.
+    MARKET_METADATA = "market metadata"
+    # Holds what `manage.py import_candles` imports: its candles are imported files only.
+    IMPORTED = "imported candles"
+
+
+class ExchangeError(RuntimeError):
+    """The exchange did not give us the candles (network, HTTP error, unsupported timeframe)."""
+
+
+def drop_unclosed(candles: Candles, tf: int, now: float) -> Candles:
+    """Only candles that have closed by `now`."""
+    return candles[candles.time + tf <= now]
+
+
 class Exchange:
     """Public market data of one exchange. Never places orders."""
 
     name: ClassVar[str]
+    label: ClassVar[str]
+    # The markets the engine lists on this exchange (their specs are bots.markets.KNOWN_MARKETS),
+    # in the order their rows are seeded; `refresh_markets` creates these unless told --all.
+    markets: ClassVar[tuple[str, ...]] = ()
+    # The setting (an environment variable) holding the API base URL; None: no network.
+    # Its value is read by the Django side and passed in as `base_url`.
+    url_setting: ClassVar[str | None] = None
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # Generated exchanges: raise it whenever a change changes any candle (runs' data
+    # fingerprints include it, so runs computed on the old candles are no longer reused).
+    generator_version: ClassVar[int] = 0
+
     # Seconds between polls of fetch_candles by the generic live feed.
     poll_seconds: ClassVar[float] = 2.0
     # Most candles one live item carries while catching up from a past start.
     max_batch: ClassVar[int] = 10_000
     # Consecutive failed fetches after which the live feed gives up (raises).
     max_failures: ClassVar[int] = 8
+
+    @classmethod
+    def can(cls, capability: Capability) -> bool:
+        return capability in cls.capabilities
 
     def fetch_candles(self, symbol: str, timeframe: str, start: int | None, end: int | None) -> Candles:
         """Closed candles of `symbol` whose open time is in [start, end)."""
@@ -50,7 +98,21 @@ class Exchange:
         Starts with the candle opening at `start` (catching up on past candles at once), or
         by default with the first candle that opens after the call. A failing fetch is
         retried with a growing pause; `max_failures` failures in a row raise the last error.
+        An exchange without a live feed raises ExchangeError here, before anything is polled.
         """
+        if not self.can(Capability.LIVE_FEED):
+            raise ExchangeError(f"{self.label} ({self.name}) has no live feed.")
+        return self._poll(symbols, timeframe, start, clock, sleep, tick)
+
+    def _poll(
+        self,
+        symbols: list[str],
+        timeframe: str,
+        start: int | None,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        tick: float,
+    ) -> Iterator[list[Candles] | None]:
         tf = timeframe_seconds(timeframe)
         next_open = start if start is not None else math.ceil(clock() / tf) * tf
         next_open -= next_open % tf

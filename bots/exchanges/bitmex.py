@@ -19,8 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bots.candles import TIMEFRAMES, Candles, concat, timeframe_seconds
-from bots.exchanges.base import Exchange
-from bots.exchanges.ccxt_exchange import ExchangeError, drop_unclosed
+from bots.exchanges.base import Capability, Exchange, ExchangeError, drop_unclosed
 from bots.markets import INVERSE, LINEAR, QUANTO, SETTLE_UNITS, Listing, MarketSpec, check_symbol
 
 BIN_SIZES = {"1m": "1m", "5m": "5m", "1h": "1h", "1d": "1d"}
@@ -89,6 +88,10 @@ class BitmexExchange(Exchange):
     """BitMEX public trade buckets."""
 
     name = "bitmex"
+    label = "BitMEX"
+    markets = ("XBTUSD", "ETHUSD", "SOLUSD", "XRPUSD", "DOGEUSD")
+    url_setting = "BITMEX_URL"
+    capabilities = frozenset({Capability.LIVE_FEED, Capability.DOWNLOAD, Capability.MARKET_METADATA})
     page_limit = 1000
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Exchanges through ccxt: public OHLCV only (no keys, never an order).
+"""The base of exchanges reached through ccxt: public OHLCV only (no keys, never an order).
 
 `base_url` rebases every API host of the ccxt client (tests point it at a local HTTP server
 that serves recorded responses). Markets are declared to ccxt directly from our symbols, so
@@ -14,12 +14,8 @@ from urllib.parse import urlsplit
 import ccxt
 
 from bots.candles import Candles, concat, timeframe_seconds
-from bots.exchanges.base import Exchange
+from bots.exchanges.base import Exchange, ExchangeError, drop_unclosed
 from bots.markets import INVERSE, LINEAR, Listing, MarketSpec, check_symbol
-
-
-class ExchangeError(RuntimeError):
-    """The exchange did not give us the candles (network, HTTP error, unsupported timeframe)."""
 
 
 def rebase_urls(urls: Any, base_url: str) -> Any:
@@ -30,11 +26,6 @@ def rebase_urls(urls: Any, base_url: str) -> Any:
         parts = urlsplit(urls)
         return base_url.rstrip("/") + parts.path
     return urls
-
-
-def drop_unclosed(candles: Candles, tf: int, now: float) -> Candles:
-    """Only candles that have closed by `now`."""
-    return candles[candles.time + tf <= now]
 
 
 def ccxt_listing(market: dict[str, Any]) -> Listing | None:
@@ -55,7 +46,7 @@ def ccxt_listing(market: dict[str, Any]) -> Listing | None:
 
 
 class CcxtExchange(Exchange):
-    """Public candles of one ccxt exchange."""
+    """Public candles of one ccxt exchange: a subclass names it (`ccxt_id`) and its facts."""
 
     ccxt_id: ClassVar[str]
     page_limit: ClassVar[int] = 1000
@@ -157,8 +148,3 @@ class CcxtExchange(Exchange):
             since = last + tf
         candles = concat(pages).sorted_unique()
         return drop_unclosed(candles, tf, now)
-
-
-class BinanceExchange(CcxtExchange):
-    name = "binance"
-    ccxt_id = "binance"

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 from bots.candles import Candles, timeframe_seconds
-from bots.exchanges.base import Exchange
+from bots.exchanges.base import Capability, Exchange
 from bots.markets import market_spec
 
 _U = np.uint64
@@ -183,8 +183,10 @@ class SimExchange(Exchange):
     """Deterministic synthetic markets; no network."""
 
     name = "sim"
-    # Raise it whenever a change here changes any candle: runs' data fingerprints include it,
-    # so runs computed on the old candles are no longer reused.
+    label = "Simulated"
+    # Needs no network, so it lists the USD markets and BTCUSDT.
+    markets = ("XBTUSD", "ETHUSD", "SOLUSD", "XRPUSD", "DOGEUSD", "BTCUSDT")
+    capabilities = frozenset({Capability.GENERATED, Capability.LIVE_FEED})
     generator_version = 1  # the compiled value noise (2026) gives the very same candles
     poll_seconds = 0.0
 
@@ -209,7 +211,7 @@ class SimExchange(Exchange):
         self, symbol: str, timeframe: str, start: int, end: int, *, chunk: int = CHUNK_CANDLES
     ) -> Candles:
         """Candles opening in [start, end) on the timeframe's grid, generated `chunk` candles at
-        a time into the arrays returned: a long range (a 1s run of 50M candles, SPEC §25) peaks
+        a time into the arrays returned: a long range (a 1s run of 50M candles) peaks
         at its arrays plus one chunk's temporaries, not at the whole range's (about 84 bytes a
         candle). Each candle is a function of its own time only, so the chunks change nothing."""
         tf = timeframe_seconds(timeframe)

@@ -17,6 +17,8 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 
 from bots.candles import TIMEFRAMES as CANDLE_TIMEFRAMES
+from bots.exchanges.base import Capability
+from bots.exchanges.registry import exchange_classes
 from bots.markets import default_balance as default_balance_for
 from bots.strategies.base import ParamsError
 from sessions_app.errors import InvalidInput
@@ -30,6 +32,8 @@ from strategies_app.models import Market, Strategy
 from strategies_app.services import strategy_params_validate
 
 TIMEFRAMES = tuple(CANDLE_TIMEFRAMES)  # what the engine runs, in its order
+# The session types that read an exchange's live feed.
+LIVE_TYPES = (SessionType.TEST, SessionType.SCRAPER)
 CONFIG_FIELDS = (
     "type",
     "market",
@@ -131,10 +135,12 @@ def _type_check(data: Mapping[str, Any], errors: Errors) -> Any:
 
 def _exchange_check(data: Mapping[str, Any], session_type: Any, errors: Errors) -> Any:
     exchange = data.get("exchange") or settings.DEFAULT_EXCHANGE
-    if exchange not in settings.EXCHANGES:
-        errors["exchange"] = [f"Must be one of {', '.join(settings.EXCHANGES)} (got {exchange!r})."]
-    elif exchange == "local" and session_type in (SessionType.TEST, SessionType.SCRAPER):
-        errors["exchange"] = ["Imported (local) data has no live feed: only backtests run on it."]
+    classes = exchange_classes()
+    cls = classes.get(exchange) if isinstance(exchange, str) else None
+    if cls is None:
+        errors["exchange"] = [f"Must be one of {', '.join(classes)} (got {exchange!r})."]
+    elif session_type in LIVE_TYPES and not cls.can(Capability.LIVE_FEED):
+        errors["exchange"] = [f"{cls.label} ({exchange}) has no live feed: only backtests run on it."]
     return exchange
 
 
@@ -236,7 +242,7 @@ def _range_check(
     data: Mapping[str, Any], session_type: Any, timeframe: Any, legs: int, errors: Errors
 ) -> dict[str, int | None]:
     """A backtest's range in Unix seconds, in the past, not empty, and of at most
-    MAX_RUN_CANDLES candles of its timeframe over its markets (SPEC §25: a run loads its range
+    MAX_RUN_CANDLES candles of its timeframe over its markets (a run loads its range
     whole); no range for the others."""
     given = (("range_start", data.get("range_start")), ("range_end", data.get("range_end")))
     if session_type != SessionType.BACKTEST:

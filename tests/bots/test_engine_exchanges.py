@@ -12,8 +12,9 @@ from exchange_server import FIXTURES, RecordedExchangeServer
 from bots import archive
 from bots.data import check_data, download, load_candles
 from bots.exchanges import get_exchange
+from bots.exchanges.base import ExchangeError
+from bots.exchanges.binance import BinanceExchange
 from bots.exchanges.bitmex import BitmexExchange
-from bots.exchanges.ccxt_exchange import BinanceExchange, ExchangeError
 from bots.runner import ListSink, RunConfig, run_backtest, run_scraper
 
 

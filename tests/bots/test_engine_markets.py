@@ -7,8 +7,9 @@ from conftest import T0, make_candles
 from exchange_server import RecordedExchangeServer
 
 from bots import runner
+from bots.exchanges.base import ExchangeError
+from bots.exchanges.binance import BinanceExchange
 from bots.exchanges.bitmex import BitmexExchange
-from bots.exchanges.ccxt_exchange import BinanceExchange, ExchangeError
 from bots.markets import MarketSpec
 from bots.runner import ListSink, RunConfig, run_backtest
 

@@ -59,3 +59,24 @@ def test_an_unknown_market_is_refused(binance):
             "--end",
             "2023-11-16",
         )
+
+
+@pytest.mark.parametrize(
+    ("exchange", "why"), [("sim", "computed on demand"), ("local", "imported: manage.py import_candles")]
+)
+def test_an_exchange_without_downloadable_history_is_refused(binance, exchange, why):
+    with pytest.raises(
+        CommandError, match=f"{exchange} has no history to download \\(its candles are {why}\\)"
+    ):
+        call_command(
+            "download_candles",
+            "--exchange",
+            exchange,
+            "--market",
+            "XBTUSD",
+            "--start",
+            "2023-11-15",
+            "--end",
+            "2023-11-16",
+        )
+    assert binance.requests == []

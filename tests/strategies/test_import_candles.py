@@ -81,3 +81,15 @@ def test_a_malformed_line_rejects_the_whole_file_naming_the_line(tmp_path, data_
 def test_a_missing_file_is_a_clear_error(data_root):
     with pytest.raises(CommandError, match="No such file"):
         call_command("import_candles", "/nonexistent.csv", "--market", "GOOG", "--timeframe", "1d")
+
+
+def test_it_refuses_an_exchange_that_is_not_registered(tmp_path, data_root):
+    path = tmp_path / "goog.csv"
+    path.write_text(CSV)
+
+    with pytest.raises(CommandError, match="invalid choice: 'nasdaq'"):
+        call_command(
+            "import_candles", str(path), "--exchange", "nasdaq", "--market", "GOOG", "--timeframe", "1d"
+        )
+
+    assert not Market.objects.filter(exchange="nasdaq").exists()

@@ -84,3 +84,18 @@ def test_an_unreachable_exchange_fails_and_changes_nothing(settings):
 def test_sim_has_no_metadata_to_refresh_from():
     with pytest.raises(CommandError, match="no market metadata"):
         call_command("refresh_markets", "sim")
+
+
+def test_local_has_no_metadata_and_an_unknown_exchange_is_named():
+    with pytest.raises(CommandError, match="local publishes no market metadata"):
+        call_command("refresh_markets", "local")
+    with pytest.raises(CommandError, match="Unknown exchange 'kraken'"):
+        call_command("refresh_markets", "kraken")
+
+
+def test_without_arguments_it_refreshes_every_exchange_with_metadata(exchanges, capsys):
+    call_command("refresh_markets")
+
+    out = capsys.readouterr().out
+    assert out.startswith("bitmex: ") and "\nbinance: " in out
+    assert {path for path, _ in exchanges.requests} >= {"/api/v1/instrument", "/api/v3/exchangeInfo"}

@@ -4,6 +4,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
+from bots.exchanges.registry import exchange_classes
 from strategies_app.models import Market, Strategy
 
 
@@ -74,3 +75,9 @@ def test_it_restores_deleted_markets_and_keeps_edited_ones(db):
     assert Market.objects.filter(exchange="sim", symbol="SOLUSD").exists()
     assert str(Market.objects.get(exchange="sim", symbol="XBTUSD").tick_size.normalize()) == "1"
     assert "1 new markets" in output
+
+
+def test_it_seeds_the_markets_each_exchange_lists(db):
+    for name, cls in exchange_classes().items():
+        seeded = Market.objects.filter(exchange=name).order_by("id").values_list("symbol", flat=True)
+        assert tuple(seeded) == cls.markets, name

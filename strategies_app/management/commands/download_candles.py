@@ -6,8 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bots.candles import TIMEFRAMES
 from bots.data import download
+from bots.exchanges.base import Capability, Exchange
+from bots.exchanges.registry import exchange_class, exchange_names
 from strategies_app.market_data import exchange_get
 from strategies_app.models import Market
+
+DOWNLOADABLE = exchange_names(Capability.DOWNLOAD)
 
 
 def _date(text: str) -> int:
@@ -17,6 +21,15 @@ def _date(text: str) -> int:
         raise CommandError(f"Not a date: {text!r} (use YYYY-MM-DD)") from None
 
 
+def _instead(source: type[Exchange]) -> str:
+    """Where the candles of an exchange without downloadable history come from."""
+    if source.can(Capability.GENERATED):
+        return "its candles are computed on demand"
+    if source.can(Capability.IMPORTED):
+        return "its candles are imported: manage.py import_candles"
+    return "it publishes none"
+
+
 class Command(BaseCommand):
     help = (
         "Download candle history from an exchange (public data, through ccxt/REST) into the "
@@ -24,13 +37,24 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--exchange", required=True, choices=["bitmex", "binance"])
+        parser.add_argument(
+            "--exchange",
+            required=True,
+            choices=exchange_names(),
+            help=f"One with downloadable history: {', '.join(DOWNLOADABLE)}.",
+        )
         parser.add_argument("--market", required=True)
         parser.add_argument("--timeframe", default="1m", choices=list(TIMEFRAMES))
         parser.add_argument("--start", required=True, help="YYYY-MM-DD (UTC)")
         parser.add_argument("--end", required=True, help="YYYY-MM-DD (UTC, exclusive)")
 
     def handle(self, *args, exchange, market, timeframe, start, end, **options):
+        source = exchange_class(exchange)
+        if not source.can(Capability.DOWNLOAD):
+            raise CommandError(
+                f"{exchange} has no history to download ({_instead(source)}); "
+                f"exchanges that have: {', '.join(DOWNLOADABLE)}."
+            )
         if not Market.objects.filter(exchange=exchange, symbol=market).exists():
             raise CommandError(f"Unknown market {market} on {exchange}")
         begin, finish = _date(start), _date(end)

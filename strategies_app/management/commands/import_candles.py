@@ -4,7 +4,12 @@ from django.core.management.base import BaseCommand, CommandError
 from bots import archive
 from bots.candles import TIMEFRAMES
 from bots.csv_import import CsvError, parse_csv
+from bots.exchanges.base import Capability
+from bots.exchanges.registry import exchange_names
 from strategies_app.services import market_create
+
+# The (first) exchange that exists to hold imported candles, local: the default target.
+IMPORTED = exchange_names(Capability.IMPORTED)[0]
 
 
 class Command(BaseCommand):
@@ -15,7 +20,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--exchange", default="local")
+        parser.add_argument(
+            "--exchange",
+            default=IMPORTED,
+            choices=exchange_names(),
+            help=f"Whose archive the candles join (default: {IMPORTED}, imported data).",
+        )
         parser.add_argument("--market", required=True, help="Symbol, e.g. GOOG or XBTUSD")
         parser.add_argument("--timeframe", required=True, choices=list(TIMEFRAMES))
         parser.add_argument("--contract", default="linear", choices=["linear", "inverse"])

@@ -1,10 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from bots.exchanges.ccxt_exchange import ExchangeError
+from bots.exchanges.base import Capability, ExchangeError
+from bots.exchanges.registry import exchange_names
 from strategies_app.services import markets_refresh
 
 # The exchanges that publish market metadata (sim and local imports have none).
-WITH_METADATA = ("bitmex", "binance")
+WITH_METADATA = exchange_names(Capability.MARKET_METADATA)
 
 
 class Command(BaseCommand):
