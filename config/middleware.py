@@ -12,7 +12,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 
-from sessions_app.api import errors
+from sessions_app import handlers
 
 logger = logging.getLogger("django.request")
 
@@ -41,10 +41,10 @@ class RequestIdMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, HANDLED_BY_DJANGO):
             return None
-        if isinstance(exception, errors.DATABASE_DOWN):
+        if isinstance(exception, handlers.DATABASE_DOWN):
             # Not a bug of ours: the database is down (or restarting). 503, in DEBUG too.
             logger.warning("Database unavailable in %s %s: %s", request.method, request.path, exception)
-            response = errors.database_down(request)
+            response = handlers.database_down(request)
             response._has_been_logged = True
             return response
         if settings.DEBUG and not request.path.startswith("/api/"):
@@ -56,7 +56,7 @@ class RequestIdMiddleware:
             request.id,
             exc_info=(type(exception), exception, exception.__traceback__),
         )
-        response = errors.server_error(request)
+        response = handlers.server_error(request)
         # Logged above with the id: Django would log it again, without.
         response._has_been_logged = True
         return response

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("sessions_app.urls")),
 ]
 
-handler400 = "sessions_app.api.errors.bad_request"
-handler404 = "sessions_app.api.errors.not_found"
-handler500 = "sessions_app.api.errors.server_error"
+# Below both front ends: the envelope under /api/, the product's pages elsewhere.
+handler400 = "sessions_app.handlers.bad_request"
+handler404 = "sessions_app.handlers.not_found"
+handler500 = "sessions_app.handlers.server_error"

@@ -1,6 +1,15 @@
-"""Errors the services raise; the API and the HTML views turn them into 4xx answers."""
+"""Errors the services raise, and the one envelope every JSON refusal is written in.
+
+The API and the HTML views turn the errors into 4xx answers; the envelope,
+{"success": false, "error": "...", "errors": {field: [...]}}, lets a client handle every
+failure in one place (the API's refusals, Django's own 400/404/500, a database outage's 503).
+"""
 
 from __future__ import annotations
+
+
+def error_body(message: str, errors: dict | None = None) -> dict:
+    return {"success": False, "error": message, "errors": errors or {}}
 
 
 class ServiceError(Exception):

@@ -6,15 +6,24 @@ named them (status, type, dates, sort, paging, cursor).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from bots.candles import TIMEFRAMES
-from sessions_app.api.cursors import cursor_loads
 from sessions_app.errors import InvalidInput
 from sessions_app.models import SessionType, Status
+from sessions_app.query import comma_list as _comma_list
+from sessions_app.query import (
+    compare_ids,
+    parse_paging,
+    parse_sort,
+)
+from sessions_app.query import cursor_or_offset as _cursor_or_offset
+from sessions_app.query import names as _names
+from sessions_app.query import session_id_param as _session_id_param
+from sessions_app.query import time_param as _time_param
+from sessions_app.query import unix_param as _unix_param
+from sessions_app.query import whole_param as _whole_param
 from sessions_app.selectors import (
     RUN_SEARCH_SORTS,
     RUN_SORTS,
@@ -28,74 +37,7 @@ from sessions_app.selectors import (
     session_run_keyset,
 )
 from sessions_app.selectors.charts import DEFAULT_POINTS, MAX_POINTS
-
-DEFAULT_LIMIT, MAX_LIMIT = 50, 200
-# Past any real page; keeps huge numbers out of SQL (SQLite and MariaDB reject them).
-MAX_OFFSET = 10**12
-
-
-def parse_sort(value: str | None, allowed: set[str], default: str) -> tuple[str, bool]:
-    """`field:dir` from a whitelist -> (field, descending)."""
-    value = value or default
-    field, _, direction = value.partition(":")
-    direction = direction or "asc"
-    if field not in allowed or direction not in ("asc", "desc"):
-        raise InvalidInput.from_errors(
-            {
-                "sort": [
-                    f"Must be field:asc or field:desc with field one of {', '.join(sorted(allowed))} (got {value!r})."
-                ]
-            }
-        )
-    return field, direction == "desc"
-
-
-def parse_paging(params: Mapping[str, Any]) -> tuple[int, int]:
-    """`limit` (default 50, clamped to 200) and `offset`; non-numbers are a 400."""
-    errors = {}
-    values = {}
-    for field, default in (("limit", DEFAULT_LIMIT), ("offset", 0)):
-        raw = params.get(field)
-        if raw in (None, ""):
-            values[field] = default
-        elif not str(raw).isdecimal():
-            errors[field] = [f"Must be a whole number of 0 or more (got {raw!r})."]
-        else:
-            values[field] = int(raw)
-    if errors:
-        raise InvalidInput.from_errors(errors)
-    limit = min(values["limit"], MAX_LIMIT) or DEFAULT_LIMIT
-    return limit, min(values["offset"], MAX_OFFSET)
-
-
-def _comma_list(params: Mapping[str, Any], field: str, allowed: list[str]) -> tuple[str, ...]:
-    values = tuple(v.strip() for v in str(params.get(field) or "").split(",") if v.strip())
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise InvalidInput.from_errors(
-            {field: [f"Unknown {field} {', '.join(bad)}; one of {', '.join(allowed)}."]}
-        )
-    return values
-
-
-def _names(params: Mapping[str, Any], field: str) -> tuple[str, ...]:
-    raw = params.get(field)
-    return tuple(v.strip() for v in raw.split(",")) if raw else ()
-
-
-def _time_param(params: Mapping[str, Any], field: str) -> datetime | None:
-    raw = params.get(field)
-    if raw in (None, ""):
-        return None
-    try:
-        if str(raw).isdecimal():
-            return datetime.fromtimestamp(int(raw), tz=UTC)
-        parsed = datetime.fromisoformat(str(raw))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError):
-        raise InvalidInput.from_errors(
-            {field: [f"Must be Unix seconds or an ISO date (got {raw!r})."]}
-        ) from None
+from sessions_app.selectors.cursors import cursor_loads
 
 
 def session_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,16 +69,6 @@ def session_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cursor_or_offset(params: Mapping[str, Any], offset: int) -> str | None:
-    """The `cursor`; one with an offset past 0 is a 400 (a page is one or the other)."""
-    cursor = params.get("cursor") or None
-    if cursor is not None and offset:
-        raise InvalidInput.from_errors(
-            {"offset": ["Pass either offset or cursor: a cursor page starts after the cursor."]}
-        )
-    return cursor
-
-
 def trade_page_query(params: Mapping[str, Any]) -> dict[str, Any]:
     """A run's trades page: `limit` with `offset` or `cursor`, as selectors.trade_page takes them."""
     limit, offset = parse_paging(params)
@@ -166,31 +98,6 @@ def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
         "offset": offset,
         "after": after,
     }
-
-
-# Unix seconds as a query string: digits, and few enough that the databases take the number.
-MAX_UNIX_DIGITS = 18
-SESSION_ID = re.compile(r"[0-9a-fA-F-]{1,36}")
-
-
-def _unix_param(params: Mapping[str, Any], field: str, *, required: bool = False) -> int | None:
-    raw = params.get(field)
-    if raw in (None, ""):
-        if required:
-            raise InvalidInput.from_errors({field: ["Required (Unix seconds)."]})
-        return None
-    if not (str(raw).isdecimal() and str(raw).isascii() and len(str(raw)) <= MAX_UNIX_DIGITS):
-        raise InvalidInput.from_errors({field: [f"Must be Unix seconds, a whole number (got {raw!r})."]})
-    return int(raw)
-
-
-def _session_id_param(params: Mapping[str, Any]) -> str | None:
-    raw = params.get("session")
-    if raw in (None, ""):
-        return None
-    if not SESSION_ID.fullmatch(raw):
-        raise InvalidInput.from_errors({"session": [f"Must be a session id (got {raw!r})."]})
-    return raw
 
 
 def runs_query(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,35 +155,6 @@ def log_query(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-# Compare: how many runs (or sessions) fit side by side.
-COMPARE_MIN, COMPARE_MAX = 2, 8
-SESSION_ID_CHARS = set("0123456789abcdefABCDEF-")
-
-
-def compare_ids(raw: str | None, field: str, *, whole_numbers: bool) -> tuple:
-    """`2,5,9` -> (2, 5, 9): 2 to 8 distinct ids, whole numbers (run ids) or session ids."""
-    if not raw or not raw.strip():
-        raise InvalidInput.from_errors(
-            {field: [f"Required: {COMPARE_MIN} to {COMPARE_MAX} ids, comma-separated."]}
-        )
-    values = [v.strip() for v in raw.split(",")]
-    if whole_numbers:
-        well_formed = all(v.isdecimal() and len(v) <= 18 for v in values)
-    else:
-        well_formed = all(v and len(v) <= 36 and set(v) <= SESSION_ID_CHARS for v in values)
-    if not well_formed:
-        kind = "whole numbers" if whole_numbers else "session ids"
-        raise InvalidInput.from_errors({field: [f"Must be a comma list of {kind} (got {raw!r})."]})
-    ids = tuple(int(v) for v in values) if whole_numbers else tuple(values)
-    if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
-        raise InvalidInput.from_errors(
-            {field: [f"Compare takes {COMPARE_MIN} to {COMPARE_MAX} ids (got {len(ids)})."]}
-        )
-    if len(set(ids)) != len(ids):
-        raise InvalidInput.from_errors({field: ["Each id once: the list has duplicates."]})
-    return ids
-
-
 def compare_query(params: Mapping[str, Any]) -> dict[str, Any]:
     """GET /api/compare's `runs`, as selectors.compare_runs takes them."""
     return {"run_ids": compare_ids(params.get("runs"), "runs", whole_numbers=True)}
@@ -284,18 +162,6 @@ def compare_query(params: Mapping[str, Any]) -> dict[str, Any]:
 
 # A chart needs at least two candles to be one; more than MAX_POINTS are clamped (as limit is).
 MIN_POINTS = 2
-
-
-def _whole_param(params: Mapping[str, Any], field: str, *, minimum: int) -> int | None:
-    raw = params.get(field)
-    if raw in (None, ""):
-        return None
-    text = str(raw)
-    if not (text.isdecimal() and text.isascii() and len(text) <= MAX_UNIX_DIGITS) or int(text) < minimum:
-        raise InvalidInput.from_errors(
-            {field: [f"Must be a whole number of {minimum} or more (got {raw!r})."]}
-        )
-    return int(text)
 
 
 def chart_query(params: Mapping[str, Any]) -> ChartWindow:

@@ -13,7 +13,6 @@ from rest_framework.response import Response
 
 from sessions_app import selectors, services
 from sessions_app.api import params
-from sessions_app.api.cursors import cursor_dumps
 from sessions_app.api.docs import operations
 from sessions_app.api.permissions import CanOperateOrReadOnly
 from sessions_app.api.renderers import FastJSONRenderer
@@ -28,6 +27,7 @@ from sessions_app.representations import (
     strategy_data,
     trade_data,
 )
+from sessions_app.selectors.cursors import cursor_dumps
 
 if TYPE_CHECKING:
     from sessions_app.models import Run, Session

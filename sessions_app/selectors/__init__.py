@@ -1,10 +1,11 @@
 """Reads the HTML dashboard and the JSON API share, one home each, split by subject.
 
 - paging: pages by offset, by keyset (one mechanism for every list) and by number.
+- cursors: a keyset page's key as the signed, opaque cursor a client hands back.
 - sessions: one session by id, the filtered lists, History's page, the dashboard's lists, events.
 - runs: the run a page is about (named or best), a session's runs, the runs an export covers,
-  seed 2's summary of a set of runs.
-- run_search: runs across sessions (filters, keyset pages), seed 2's (symbol, timeframe, range) group.
+  the summary of a set of runs.
+- run_search: runs across sessions (filters, keyset pages), the (symbol, timeframe, range) group.
 - trades: trade pages (newest first for the dashboard, entry order for the API), the export's rows.
 - charts: a window of a session's candles, trade markers and equity; a scraper's archive calendar.
 - results: live progress from the cache, metrics, equity, logs, the dashboard's rows.
@@ -15,7 +16,8 @@
 - compare: runs from any sessions side by side, and sessions' best runs to compare.
 
 Arguments are keyword-only and typed (datetimes, tuples of values): turning a query string into
-them is the caller's job (the API's `sessions_app.api.params`, the views' own parsing).
+them is the caller's job (`sessions_app.query`'s helpers, through the API's declarations of its
+query parameters or the views' own parsing).
 """
 
 from sessions_app.selectors.charts import (
@@ -24,6 +26,7 @@ from sessions_app.selectors.charts import (
     session_chart,
 )
 from sessions_app.selectors.compare import ComparedRun, compare_best_run_ids, compare_runs
+from sessions_app.selectors.cursors import cursor_dumps, cursor_loads
 from sessions_app.selectors.paging import Keyset, NumberedPage, Page, PageKey
 from sessions_app.selectors.reference import (
     market_choices,
@@ -114,6 +117,8 @@ __all__ = [
     "SessionFilters",
     "compare_best_run_ids",
     "compare_runs",
+    "cursor_dumps",
+    "cursor_loads",
     "equity_key",
     "event_page",
     "history_page",

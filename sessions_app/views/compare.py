@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from sessions_app import selectors
-from sessions_app.api.params import COMPARE_MAX, COMPARE_MIN, compare_ids
 from sessions_app.errors import ServiceError
+from sessions_app.query import COMPARE_MAX, COMPARE_MIN, compare_ids
 from sessions_app.selectors import ComparedRun
 from sessions_app.templatetags.dashboard import decimals_for, series_colour
 from sessions_app.views.htmx import base_context

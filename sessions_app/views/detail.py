@@ -11,10 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from sessions_app import selectors, services
-from sessions_app.api.cursors import cursor_dumps, cursor_loads
 from sessions_app.errors import InvalidInput
 from sessions_app.models import FINISHED, SessionType, Status
-from sessions_app.selectors import PageKey
+from sessions_app.selectors import PageKey, cursor_dumps, cursor_loads
 from sessions_app.views.htmx import base_context, can_operate, page_number
 
 if TYPE_CHECKING:

@@ -12,10 +12,9 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from sessions_app import selectors
-from sessions_app.api.cursors import cursor_dumps, cursor_loads
 from sessions_app.errors import InvalidInput
 from sessions_app.models import FINISHED, SessionType
-from sessions_app.selectors import NumberedPage, PageKey, SessionFilters
+from sessions_app.selectors import NumberedPage, PageKey, SessionFilters, cursor_dumps, cursor_loads
 from sessions_app.views.htmx import base_context, is_partial, page_number
 
 PAGE_SIZE = 20

@@ -1,4 +1,5 @@
-"""Keyset cursors as the API hands them out: opaque, signed, tied to the list and sort they page.
+"""Keyset cursors as the API and the dashboard hand them out: opaque, signed, tied to the list
+and sort they page.
 
 A cursor is the last row's (sort value, id) and the list's name and sort, as JSON,
 urlsafe-base64 and signed with SECRET_KEY (`django.core.signing`), so an edited or made-up
@@ -18,8 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 from sessions_app.errors import InvalidInput
-from sessions_app.selectors import Keyset, PageKey
+from sessions_app.selectors.paging import Keyset, PageKey
 
+# The salt of the cursors already handed out (and bookmarked): it names the module they were
+# first made in, and changing it would refuse them all.
 SALT = "sessions_app.api.cursor"
 NOT_A_CURSOR = "Not a cursor this API returned (pass next_cursor unchanged)."
 
