@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bots import runner as engine
-from sessions_app.execution import _config, _market_specs, session_candles
 from sessions_app.models import Run, Session
+from sessions_app.runner.inputs import market_specs, run_config, session_candles
 from sessions_app.services.trades import TRADE_COLUMNS
 from tests.worker_fixtures import session_ended, wait_for
 
@@ -21,9 +21,9 @@ RANGE_START = 1_767_225_600  # 2026-01-01 00:00 UTC
 
 def _alone(session: Session, run: Run) -> engine.Result:
     """The run computed by itself, as a plain backtest is."""
-    markets = _market_specs(session)
+    markets = market_specs(session)
     candles = session_candles(session, markets)
-    return engine.run_backtest(_config(session, run, markets), candles, engine.NullSink())
+    return engine.run_backtest(run_config(session, run, markets), candles, engine.NullSink())
 
 
 def _rows(trades) -> list[tuple]:
