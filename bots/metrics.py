@@ -12,7 +12,8 @@ DAY = 86400
 MAX_CHART_POINTS = 2000
 
 
-def _clean(value: float | None, digits: int = 10) -> float | None:
+def _clean(value: float | None) -> float | None:
+    """`value`, or None when it is missing or not finite (JSON has no NaN or infinity)."""
     if value is None or not math.isfinite(value):
         return None
     return float(value)

@@ -16,7 +16,7 @@ from typing import Any
 
 from bots import fast
 from bots.exchanges.sim import SimExchange
-from bots.runners import backtest, live, scraper
+from bots.runners import backtest, grid, live, scraper
 from bots.runners.backtest import NoDataError, load_legs
 from bots.runners.config import RunConfig, canonical_hash, make_strategy
 from bots.runners.sink import ListSink, NullSink, Result, Sink
@@ -97,7 +97,7 @@ def run_grid(
     """Backtest many configs of one market, timeframe and range (a sweep's chunk of runs):
     candles loaded once, each distinct indicator computed once, many configs per compiled
     call. Results equal run_backtest's, config by config."""
-    return backtest.run_grid(
+    return grid.run_grid(
         configs,
         feed,
         sinks,

@@ -1,4 +1,8 @@
-"""The backtest runner: a strategy over a range of candles, in chunks the sink hears about."""
+"""The backtest runner: a strategy over a range of candles, in chunks the sink hears about.
+
+A strategy with rules walks them in compiled code (bots.runners.compiled) or, as the
+reference, in Python here; one without is called candle by candle. A sweep's runs at once:
+bots.runners.grid."""
 
 from __future__ import annotations
 
@@ -9,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from bots import fast as compiled
-from bots import indicators
+from bots import fast
 from bots.candles import Candles, align, timeframe_seconds
 from bots.metrics import bucket_size, compute_metrics, downsample
 from bots.runners.book import Book
+from bots.runners.compiled import CompiledLegs
 from bots.runners.config import RunConfig, make_strategy
-from bots.runners.sink import NullSink, Result, Sink
+from bots.runners.sink import Result, Sink
 from bots.simulator import equity_series
-from bots.strategies.base import Bar, Rule, Strategy
+from bots.strategies.base import Bar, Strategy
 
 
 class NoDataError(RuntimeError):
@@ -95,130 +99,6 @@ def _run_rules(
     return pending
 
 
-class _Step:
-    """One config's walk over [c0, c1) as the kernels take it: rules as state ids, the account
-    as arrays (written back by `apply`)."""
-
-    def __init__(self, account, rules: list[Rule], pending: tuple | None, width: int):
-        states: dict[tuple[float, ...], int] = {}
-        ids: dict[int, int] = {}
-        self.masks: list[np.ndarray] = []
-        when, which, then = [], [], []
-        for rule in rules:
-            when.append(states.setdefault(tuple(float(x) for x in rule.when), len(states)))
-            then.append(states.setdefault(tuple(float(x) for x in rule.then), len(states)))
-            if id(rule.mask) not in ids:
-                ids[id(rule.mask)] = len(self.masks)
-                self.masks.append(np.asarray(rule.mask, dtype=np.bool_)[:width])
-            which.append(ids[id(rule.mask)])
-        self.state = states.setdefault(account.positions(), len(states))
-        self.pending = (
-            -1 if pending is None else states.setdefault(tuple(float(x) for x in pending), len(states))
-        )
-        self.when = np.array(when, dtype=np.int64)
-        self.which = np.array(which, dtype=np.int64)
-        self.then = np.array(then, dtype=np.int64)
-        self.state_pos = np.array(list(states), dtype=np.float64).reshape(len(states), len(account.pos))
-        self.acct = np.array([account.cash, account.fees_paid])
-        self.pos = np.array(account.pos, dtype=np.float64)
-        self.entry_price = np.array(account.entry_price, dtype=np.float64)
-        self.entry_time = np.array(account.entry_time, dtype=np.int64)
-        self.entry_fee = np.array(account.entry_fee, dtype=np.float64)
-        self.entry_fee_run = np.array(account.entry_fee_run, dtype=np.float64)
-
-    def apply(self, account, rows: np.ndarray, pending: int) -> tuple[float, ...] | None:
-        """Write the kernel's account back and log its trades; return the fill pending."""
-        account.cash, account.fees_paid = float(self.acct[0]), float(self.acct[1])
-        account.pos = self.pos.tolist()
-        account.entry_price = self.entry_price.tolist()
-        account.entry_time = self.entry_time.tolist()
-        account.entry_fee = self.entry_fee.tolist()
-        account.entry_fee_run = self.entry_fee_run.tolist()
-        account.trades.extend_rows(rows)
-        return None if pending < 0 else tuple(self.state_pos[pending].tolist())
-
-
-class _Compiled:
-    """The arrays the compiled rules path (bots.fast) takes, made once per set of legs."""
-
-    def __init__(self, account, legs: list[Candles]):
-        self.times = np.ascontiguousarray(legs[0].time, dtype=np.int64)
-        self.opens = np.ascontiguousarray(np.vstack([leg.open for leg in legs]), dtype=np.float64)
-        self.closes = np.ascontiguousarray(np.vstack([leg.close for leg in legs]), dtype=np.float64)
-        self.kind, self.mult, self.fx_leg, self.fx_div = compiled.leg_arrays(account.markets, account.fx_plan)
-
-    def walk(
-        self, account, rules: list[Rule], c0: int, c1: int, s0: int, n: int, pending: tuple | None
-    ) -> tuple[np.ndarray, int, tuple[float, ...] | None]:
-        """The rules over [c0, c1) in compiled code; the account is updated as Account.fill would.
-
-        Returns (equity at each close, candles with a position, fill pending at c1).
-        """
-        step = _Step(account, rules, pending, c1 - s0)
-        mask_arr = np.zeros((max(1, len(step.masks)), c1 - s0), dtype=np.bool_)
-        for k, mask in enumerate(step.masks):
-            mask_arr[k] = mask
-        rows, nt, equity, exposed, _, pend = compiled.walk_chunk(
-            c0, c1, s0, n, step.state, step.pending, step.when, step.which, step.then, mask_arr,
-            step.state_pos, self.times, self.opens, self.closes, self.kind, self.mult, self.fx_leg,
-            self.fx_div, account.fee_rate, account.slippage, step.acct, step.pos, step.entry_price,
-            step.entry_time, step.entry_fee, step.entry_fee_run,
-        )  # fmt: skip
-        pending = step.apply(account, rows[:nt].copy(), pend)
-        return equity, int(exposed), pending
-
-    def walk_many(
-        self, accounts: list, rules: list[list[Rule]], c0: int, c1: int, s0: int, n: int
-    ) -> list[tuple[np.ndarray, int, tuple[float, ...] | None]]:
-        """`walk` for many configs in one compiled call; masks they share are passed once.
-
-        Returns per config (equity at each close, candles held, fill pending at c1).
-        """
-        steps = [_Step(account, r, None, c1 - s0) for account, r in zip(accounts, rules, strict=True)]
-        bank: dict[int, int] = {}
-        masks: list[np.ndarray] = []
-        which = []
-        for step in steps:
-            local = []
-            for mask in step.masks:
-                # a step's masks are views of the rules' arrays: configs sharing one share its view
-                key = id(mask if mask.base is None else mask.base)
-                if key not in bank:
-                    bank[key] = len(masks)
-                    masks.append(mask)
-                local.append(bank[key])
-            which.append(np.array(local, dtype=np.int64)[step.which])
-        mask_arr = np.zeros((max(1, len(masks)), c1 - s0), dtype=np.bool_)
-        for k, mask in enumerate(masks):
-            mask_arr[k] = mask
-
-        def offsets(parts):
-            return np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
-
-        books = [
-            np.stack([getattr(s, name) for s in steps])
-            for name in ("acct", "pos", "entry_price", "entry_time", "entry_fee", "entry_fee_run")
-        ]
-        rows, trade_off, equity, exposed, _, pend = compiled.walk_many(
-            c0, c1, s0, n,
-            np.array([s.state for s in steps], dtype=np.int64), np.array([s.pending for s in steps], dtype=np.int64),
-            offsets([s.when for s in steps]), np.concatenate([s.when for s in steps]), np.concatenate(which),
-            np.concatenate([s.then for s in steps]), mask_arr, offsets([s.state_pos for s in steps]),
-            np.concatenate([s.state_pos for s in steps]), self.times, self.opens, self.closes, self.kind,
-            self.mult, self.fx_leg, self.fx_div, np.array([a.fee_rate for a in accounts]),
-            np.array([a.slippage for a in accounts]), *books,
-        )  # fmt: skip
-        out = []
-        for b, (step, account) in enumerate(zip(steps, accounts, strict=True)):
-            # the kernel updated the stacked accounts: this config's rows are its state now
-            step.acct, step.pos, step.entry_price, step.entry_time, step.entry_fee, step.entry_fee_run = (
-                book[b] for book in books
-            )
-            pending = step.apply(account, rows[trade_off[b] : trade_off[b + 1]], int(pend[b]))
-            out.append((equity[b], int(exposed[b]), pending))
-        return out
-
-
 def _run_candles(
     strategy: Strategy,
     book: Book,
@@ -262,7 +142,7 @@ def _run_candles(
     return (pending if end < n else None), end
 
 
-class _Backtest:
+class Backtest:
     """One backtest's state between chunks: the book, the equity so far, what was reported."""
 
     def __init__(
@@ -278,7 +158,7 @@ class _Backtest:
         slow_chunk: int,
         chunk_seconds: float,
         compiled_rules: bool = True,
-        compiled_arrays: _Compiled | None = None,
+        compiled_arrays: CompiledLegs | None = None,
     ):
         self.config, self.strategy, self.tf, self.legs = config, strategy, tf, legs
         self.sink, self.clock, self.chunk_seconds = sink, clock, chunk_seconds
@@ -293,7 +173,7 @@ class _Backtest:
         # The compiled rules path (bots.fast); the Python one stays as the reference.
         self.compiled = None
         if self.fast and compiled_rules:
-            self.compiled = compiled_arrays or _Compiled(self.account, legs)
+            self.compiled = compiled_arrays or CompiledLegs(self.account, legs)
         # A walk of the whole range done beforehand (run_grid): (equity, candles held).
         self.preset: tuple[np.ndarray, int] | None = None
         self.bucket = bucket_size(self.n)
@@ -335,7 +215,7 @@ class _Backtest:
         walked = self._walk_compiled(c0, c1) if self.compiled is not None else None
         if walked is not None:
             eq, exposed = walked
-            t, v = compiled.downsample_chunk(self.compiled.times[c0:c1], eq, self.bucket, c0)
+            t, v = fast.downsample_chunk(self.compiled.times[c0:c1], eq, self.bucket, c0)
             points = list(zip(t.tolist(), v.tolist(), strict=True))
         else:
             if self.compiled is not None:  # the account moved without snapshots: take one
@@ -479,7 +359,7 @@ def run_backtest(
     strategy = make_strategy(config)
     tf = timeframe_seconds(config.timeframe)
     legs = load_legs(config, feed)
-    backtest = _Backtest(
+    backtest = Backtest(
         config,
         strategy,
         tf,
@@ -492,71 +372,3 @@ def run_backtest(
         compiled_rules=compiled_rules,
     )
     return backtest.run()
-
-
-def run_grid(
-    configs: list[RunConfig],
-    feed: Any,
-    sinks: list[Sink] | None = None,
-    clock: Callable[[], float] = _time.monotonic,
-    *,
-    slow_chunk: int,
-    chunk_seconds: float,
-    batch: int = 8,
-    keep_trades: bool = True,
-) -> list[Result]:
-    """Backtest many configs of one market, timeframe and range (a sweep's runs) at once.
-
-    The candles are loaded once, each distinct indicator array is computed once
-    (bots.indicators.shared), and the rules of `batch` configs at a time run in one compiled
-    call. Each run reports to its sink (`sinks[i]`, or nowhere) as run_backtest would, in one
-    chunk; results equal run_backtest's. `keep_trades=False` leaves the results' trades empty
-    (the sinks had them), so a big grid does not hold every trade in memory.
-    """
-    if not configs:
-        return []
-    first = configs[0]
-    shape = (first.market, first.exchange, first.timeframe, first.range_start, first.range_end)
-    for config in configs:
-        if (config.market, config.exchange, config.timeframe, config.range_start, config.range_end) != shape:
-            raise ValueError("run_grid takes configs of one market, exchange, timeframe and range.")
-    sinks = sinks if sinks is not None else [NullSink() for _ in configs]
-    if len(sinks) != len(configs):
-        raise ValueError(f"{len(sinks)} sinks for {len(configs)} configs.")
-    legs = load_legs(first, feed)
-    tf = timeframe_seconds(first.timeframe)
-    n = len(legs[0])
-    shared: _Compiled | None = None
-    results: list[Result] = []
-    with indicators.shared():
-        for start in range(0, len(configs), max(1, batch)):
-            group = []
-            for config, sink in zip(
-                configs[start : start + batch], sinks[start : start + batch], strict=True
-            ):
-                strategy = make_strategy(config)
-                if shared is None and strategy.uses_rules():
-                    shared = _Compiled(Book(config).account, legs)
-                backtest = _Backtest(
-                    config, strategy, tf, legs, sink, clock, fast_chunk=n, slow_chunk=slow_chunk,
-                    chunk_seconds=chunk_seconds, compiled_arrays=shared,
-                )  # fmt: skip
-                group.append(backtest)
-            walks = []
-            for backtest in group:
-                if backtest.compiled is None:
-                    continue
-                backtest.chunk = n  # one chunk: the whole range was walked at once
-                rules = backtest.strategy.rules(backtest.strategy.precompute(legs), legs)
-                if rules is not None:
-                    walks.append((backtest, rules))
-            if walks:
-                walked = shared.walk_many([b.account for b, _ in walks], [r for _, r in walks], 0, n, 0, n)
-                for (backtest, _), (equity, exposed, _pending) in zip(walks, walked, strict=True):
-                    backtest.preset = (equity, exposed)
-            for backtest in group:
-                result = backtest.run()
-                if not keep_trades:
-                    result.trades = []
-                results.append(result)
-    return results
