@@ -9,7 +9,6 @@ replaying the candles it missed. See docs/operations.md.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import traceback
@@ -30,8 +29,6 @@ from sessions_app.runner.sink import HEARTBEAT_SECONDS, SessionSink, progress_fo
 from sessions_app.runner.worker import DISOWNED, SUSPENDED
 from sessions_app.services.trades import trades_file_write
 from strategies_app.market_data import exchange_get
-
-log = logging.getLogger(__name__)
 
 
 class LiveSink(SessionSink):
