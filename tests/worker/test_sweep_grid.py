@@ -3,6 +3,7 @@ real worker give every run what run_backtest gives it alone: the same trades, me
 equity curve, in the table and in the trades file."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def _rows(trades) -> list[tuple]:
 def test_a_sweep_computed_in_grids_gives_each_run_what_it_gives_alone(
     celery_worker, operator_api, settings, market
 ):
-    settings.SWEEP_CHUNK_RUNS = 4  # 7 runs: grids of 4 and 3 (one of them a chunk task's)
+    settings.SWEEP_CHUNK_RUNS = 4  # 7 runs: one chunk task beside the coordinator, grids of <= 4
     created = operator_api.post(
         "/api/sessions",
         {
@@ -57,7 +58,10 @@ def test_a_sweep_computed_in_grids_gives_each_run_what_it_gives_alone(
 
     assert session.status == "completed", session.error
     log = Path(session.logs_file).read_text()
-    assert log.count("runs computed in one grid") == 2, log  # the grid path, not run by run
+    # The grid path, not run by run: every run in a grid of at most 4. How the 7 split (4 + 3,
+    # or 4 + 2 + 1 when the chunk task claims while the coordinator still does) is the claims'.
+    grids = [int(size) for size in re.findall(r"(\d+) runs computed in one grid", log)]
+    assert sum(grids) == 7 and max(grids) <= 4 and len(grids) >= 2, log
     written = {
         part["config_hash"]: part["trades"]
         for part in json.loads(Path(session.trades_file).read_text())["runs"]
