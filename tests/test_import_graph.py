@@ -9,6 +9,11 @@ sees imports inside functions too: a cycle hidden in a function is still a cycle
   Imports under `if TYPE_CHECKING:` never run and are not edges.
 - Direction: bots <- strategies_app <- sessions_app. The engine knows no Django and none of
   the apps; strategies_app knows nothing of sessions_app.
+- The JSON API (sessions_app.api) is a front end, like the dashboard's views: nothing outside it
+  imports it. The views, config/ and the layers below (selectors, services, the shapes, the
+  query helpers, the error envelope and handlers) share what lies below both front ends.
+  config/settings.py names DRF's classes in api/ as strings (DRF configuration), and config/urls.py
+  includes the API's routes by name: neither is an import.
 - Imports sit at the top of the module, not in function bodies.
 """
 
@@ -37,6 +42,11 @@ FORBIDDEN = {
     "bots": ("django", "config", "sessions_app", "strategies_app"),
     "strategies_app": ("sessions_app",),
 }
+
+
+# The front end no other module may import, and the modules its rule is about first of all.
+API = "sessions_app.api"
+KEPT_FROM_THE_API = ("sessions_app.views", "config")
 
 
 @dataclass(frozen=True)
@@ -234,6 +244,20 @@ def forbidden_imports(statements: list[ImportStatement]) -> list[str]:
     return found
 
 
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
+
+
+def api_imports(statements: list[ImportStatement]) -> list[str]:
+    """Imports of the API (sessions_app.api or any module of it) from outside it, type hints
+    included: a view or config/ knowing an API module is the shared kernel coming back."""
+    return [
+        f"{s.module}:{s.line} imports {s.target}"
+        for s in statements
+        if _within(s.target, API) and not _within(s.module, API)
+    ]
+
+
 def function_imports(statements: list[ImportStatement], allowed: dict[tuple[str, str], str]) -> list[str]:
     found = [
         f"{s.module}:{s.line} imports {s.target} inside a function"
@@ -267,6 +291,16 @@ def test_the_engine_imports_no_django_and_no_app(statements):
 def test_strategies_app_imports_nothing_of_sessions_app(statements):
     found = [line for line in forbidden_imports(statements) if line.startswith("strategies_app")]
     assert not found, "\n".join(found)
+
+
+def test_no_view_and_no_config_module_imports_the_api(statements):
+    found = [line for line in api_imports(statements) if line.startswith(KEPT_FROM_THE_API)]
+    assert not found, "Import from below both front ends instead:\n" + "\n".join(found)
+
+
+def test_nothing_outside_the_api_imports_it(statements):
+    found = api_imports(statements)
+    assert not found, "Import from below both front ends instead:\n" + "\n".join(found)
 
 
 def test_imports_are_at_the_top_of_the_module(statements):
@@ -344,3 +378,35 @@ def test_the_checker_resolves_relative_imports_and_ignores_type_checking(tmp_pat
 def test_the_checker_sees_a_forbidden_direction(tmp_path):
     root = _tree(tmp_path, {"bots/__init__.py": "", "bots/x.py": "def f():\n    import django\n"})
     assert forbidden_imports(import_statements(root, ("bots",))) == ["bots.x:2 imports django"]
+
+
+def test_the_checker_sees_a_view_or_config_importing_the_api(tmp_path):
+    root = _tree(
+        tmp_path,
+        {
+            "config/__init__.py": "",
+            "config/middleware.py": "def handle():\n    from sessions_app.api import errors\n",
+            # The routes by name and DRF's settings are strings, not imports.
+            "config/urls.py": 'ROUTES = "sessions_app.api.urls"\n',
+            "sessions_app/__init__.py": "",
+            "sessions_app/api/__init__.py": "",
+            "sessions_app/api/cursors.py": "from sessions_app.errors import InvalidInput\n",
+            "sessions_app/api/errors.py": "",
+            "sessions_app/api/views.py": "from sessions_app.api import cursors\n",
+            "sessions_app/errors.py": "",
+            "sessions_app/selectors.py": "from sessions_app.errors import InvalidInput\n",
+            "sessions_app/views/__init__.py": "from sessions_app.views.detail import page\n",
+            "sessions_app/views/compare.py": "from sessions_app import api, selectors\n",
+            "sessions_app/views/detail.py": "from sessions_app.api.cursors import cursor_dumps\n",
+            "sessions_app/views/history.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import sessions_app.api.views\n"
+            ),
+        },
+    )
+    statements = import_statements(root, ("config", "sessions_app"))
+    assert api_imports(statements) == [
+        "config.middleware:2 imports sessions_app.api.errors",
+        "sessions_app.views.compare:1 imports sessions_app.api",
+        "sessions_app.views.detail:1 imports sessions_app.api.cursors",
+        "sessions_app.views.history:3 imports sessions_app.api.views",
+    ]

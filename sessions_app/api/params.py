@@ -1,196 +1,194 @@
-"""The API's query strings turned into the typed arguments of the selectors.
+"""Query parameters declared once: each declaration reads its parameter from a request and
+states it for /api/schema/, so what an endpoint accepts and what its documentation says are
+one thing.
 
-Each bad value is a 400 naming its field; the checks run in the order the answers always
-named them (status, type, dates, sort, paging, cursor).
+A resource module lists its parameters in a `Query`, in the order they are checked (the order
+the answers have always named a bad one in); `Query.parse` gives the values by name, ready for
+the selectors, and `Query.parameters` the OpenAPI parameters of the endpoint. The reading
+itself is `sessions_app.query`'s, shared with the dashboard.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from bots.candles import TIMEFRAMES
+from drf_spectacular.utils import OpenApiParameter
+
+from sessions_app import query
 from sessions_app.errors import InvalidInput
-from sessions_app.models import SessionType, Status
-from sessions_app.query import comma_list as _comma_list
-from sessions_app.query import (
-    compare_ids,
-    parse_paging,
-    parse_sort,
+from sessions_app.selectors import Keyset, cursor_loads
+
+UNIX_SECONDS = {"type": "integer", "minimum": 0}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: its schema and description, and `read(params) -> value` (which
+    raises InvalidInput naming it). `comma_list`: `a,b` in one value (style form, not exploded)."""
+
+    name: str
+    schema: dict
+    description: str
+    read: Callable[[Mapping[str, Any]], Any]
+    required: bool = False
+    comma_list: bool = False
+
+    def parameters(self) -> list[OpenApiParameter]:
+        extra = {"style": "form", "explode": False} if self.comma_list else {}
+        return [
+            OpenApiParameter(
+                self.name, self.schema, required=self.required, description=self.description, **extra
+            )
+        ]
+
+    def values(self, params: Mapping[str, Any], parsed: dict[str, Any]) -> dict[str, Any]:
+        return {self.name: self.read(params)}
+
+
+def text(name: str, description: str, *, enum: Sequence[str] | None = None, required: bool = False) -> Param:
+    """A string passed on as it is (None when absent); an `enum` is what it is documented to take."""
+    schema = {"type": "string", **({"enum": list(enum)} if enum else {})}
+    return Param(name, schema, description, lambda params: params.get(name) or None, required=required)
+
+
+def choices(name: str, allowed: Sequence[str], description: str) -> Param:
+    """`a,b`, each one of `allowed`: a tuple, empty when absent."""
+    schema = {"type": "array", "items": {"type": "string", "enum": list(allowed)}}
+    return Param(
+        name, schema, description, lambda params: query.comma_list(params, name, allowed), comma_list=True
+    )
+
+
+def names(name: str, description: str) -> Param:
+    """`a,b` of any names: a tuple, empty when absent."""
+    schema = {"type": "array", "items": {"type": "string"}}
+    return Param(name, schema, description, lambda params: query.names(params, name), comma_list=True)
+
+
+def unix(name: str, description: str, *, required: bool = False) -> Param:
+    return Param(
+        name,
+        UNIX_SECONDS,
+        description,
+        lambda params: query.unix_param(params, name, required=required),
+        required=required,
+    )
+
+
+def whole(name: str, description: str, *, minimum: int) -> Param:
+    return Param(
+        name,
+        {"type": "integer", "minimum": minimum},
+        description,
+        lambda params: query.whole_param(params, name, minimum=minimum),
+    )
+
+
+def created_time(name: str, description: str) -> Param:
+    return Param(name, {"type": "string"}, description, lambda params: query.time_param(params, name))
+
+
+@dataclass(frozen=True)
+class Sort:
+    """`sort=field` or `field:asc|desc` from a whitelist -> `sort` and `descending`."""
+
+    allowed: set[str]
+    default: str
+    description: str
+
+    def parameters(self) -> list[OpenApiParameter]:
+        enum = [f"{f}{direction}" for f in sorted(self.allowed) for direction in ("", ":asc", ":desc")]
+        return [OpenApiParameter("sort", str, enum=enum, description=self.description)]
+
+    def values(self, params: Mapping[str, Any], parsed: dict[str, Any]) -> dict[str, Any]:
+        sort, descending = query.parse_sort(params.get("sort"), self.allowed, self.default)
+        return {"sort": sort, "descending": descending}
+
+
+LIMIT = OpenApiParameter(
+    "limit", {"type": "integer", "minimum": 0}, description="Page size: default 50 (also for 0), at most 200."
 )
-from sessions_app.query import cursor_or_offset as _cursor_or_offset
-from sessions_app.query import names as _names
-from sessions_app.query import session_id_param as _session_id_param
-from sessions_app.query import time_param as _time_param
-from sessions_app.query import unix_param as _unix_param
-from sessions_app.query import whole_param as _whole_param
-from sessions_app.selectors import (
-    RUN_SEARCH_SORTS,
-    RUN_SORTS,
-    SESSION_SORTS,
-    TRADES_API_ORDER,
-    ChartWindow,
-    RunFilters,
-    SessionFilters,
-    run_keyset,
-    session_keyset,
-    session_run_keyset,
+OFFSET = OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Items to skip.")
+
+
+@dataclass(frozen=True)
+class Paging:
+    """`limit` (and `offset`, unless the list pages by cursor alone), checked together."""
+
+    offset: bool = True
+
+    def parameters(self) -> list[OpenApiParameter]:
+        return [LIMIT, OFFSET] if self.offset else [LIMIT]
+
+    def values(self, params: Mapping[str, Any], parsed: dict[str, Any]) -> dict[str, Any]:
+        limit, offset = query.parse_paging(params)
+        return {"limit": limit, "offset": offset} if self.offset else {"limit": limit}
+
+
+KEYSET_CURSOR = (
+    "next_cursor of the previous page (keyset: any depth costs what the first page does), "
+    "with the same sort; not with an offset past 0. Another list's or sort's cursor is a 400."
 )
-from sessions_app.selectors.charts import DEFAULT_POINTS, MAX_POINTS
-from sessions_app.selectors.cursors import cursor_loads
 
 
-def session_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """GET /api/sessions's filters, sort and page, as selectors.session_list takes them."""
-    filters = SessionFilters(
-        statuses=_comma_list(params, "status", Status.values),
-        types=_comma_list(params, "type", SessionType.values),
-        markets=_names(params, "market"),
-        strategies=_names(params, "strategy"),
-        q=params.get("q") or "",
-        created_after=_time_param(params, "created_after"),
-        created_before=_time_param(params, "created_before"),
-    )
-    sort, descending = parse_sort(params.get("sort"), SESSION_SORTS, "created_at:desc")
-    limit, offset = parse_paging(params)
-    after = cursor_loads(
-        _cursor_or_offset(params, offset),
-        list_name="sessions",
-        sort=sort,
-        keyset=session_keyset(sort=sort, descending=descending),
-    )
-    return {
-        "filters": filters,
-        "sort": sort,
-        "descending": descending,
-        "limit": limit,
-        "offset": offset,
-        "after": after,
-    }
+@dataclass(frozen=True)
+class Cursor:
+    """`cursor`: the key a previous page's next_cursor names, for this list and its sort (the
+    `sort` and `descending` read before it, or `sort` fixed), as `after`. Beside an offset past
+    0 it is a 400 unless `alone` (a list paged by cursor only)."""
+
+    list_name: str
+    keyset: Callable[..., Keyset] | Keyset
+    sort: str | None = None
+    alone: bool = False
+    description: str = KEYSET_CURSOR
+
+    def parameters(self) -> list[OpenApiParameter]:
+        return [OpenApiParameter("cursor", str, description=self.description)]
+
+    def values(self, params: Mapping[str, Any], parsed: dict[str, Any]) -> dict[str, Any]:
+        raw = params.get("cursor") if self.alone else query.cursor_or_offset(params, parsed["offset"])
+        if self.sort is not None:
+            sort, keyset = self.sort, self.keyset
+        else:
+            sort = parsed["sort"]
+            keyset = self.keyset(sort=sort, descending=parsed["descending"])
+        return {"after": cursor_loads(raw, list_name=self.list_name, sort=sort, keyset=keyset)}
 
 
-def trade_page_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A run's trades page: `limit` with `offset` or `cursor`, as selectors.trade_page takes them."""
-    limit, offset = parse_paging(params)
-    after = cursor_loads(
-        _cursor_or_offset(params, offset), list_name="trades", sort="entry_time", keyset=TRADES_API_ORDER
-    )
-    return {"limit": limit, "offset": offset, "after": after}
+class Query:
+    """An endpoint's query parameters, in the order they are checked.
 
+    `missing`: the message for the required parameters that are absent, all named at once
+    before anything else is read. `all_errors`: every bad parameter named in one 400 rather than
+    the first (a chart's window).
+    """
 
-def run_list_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """GET /api/sessions/<id>/runs's status filter, sort and page (`offset` or `cursor`), as
-    selectors.run_list takes them."""
-    statuses = _comma_list(params, "status", Status.values)
-    sort, descending = parse_sort(params.get("sort"), RUN_SORTS, "id:asc")
-    limit, offset = parse_paging(params)
-    after = cursor_loads(
-        _cursor_or_offset(params, offset),
-        list_name="session-runs",
-        sort=sort,
-        keyset=session_run_keyset(sort=sort, descending=descending),
-    )
-    return {
-        "statuses": statuses,
-        "sort": sort,
-        "descending": descending,
-        "limit": limit,
-        "offset": offset,
-        "after": after,
-    }
+    def __init__(self, *params, missing: str | None = None, all_errors: bool = False):
+        self.params = params
+        self.missing = missing
+        self.all_errors = all_errors
 
+    @property
+    def parameters(self) -> list[OpenApiParameter]:
+        return [parameter for param in self.params for parameter in param.parameters()]
 
-def runs_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """GET /api/runs's filters, sort, limit and cursor, as selectors.run_search takes them."""
-    filters = RunFilters(
-        markets=_names(params, "market"),
-        exchanges=_names(params, "exchange"),
-        timeframes=_comma_list(params, "timeframe", list(TIMEFRAMES)),
-        strategies=_names(params, "strategy"),
-        statuses=_comma_list(params, "status", Status.values),
-        session_id=_session_id_param(params),
-        range_start=_unix_param(params, "range_start"),
-        range_end=_unix_param(params, "range_end"),
-    )
-    sort, descending = parse_sort(params.get("sort"), RUN_SEARCH_SORTS, "created_at:desc")
-    limit, _ = parse_paging(params)
-    after = cursor_loads(
-        params.get("cursor"), list_name="runs", sort=sort, keyset=run_keyset(sort=sort, descending=descending)
-    )
-    return {"filters": filters, "sort": sort, "descending": descending, "limit": limit, "after": after}
-
-
-def runs_summary_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """GET /api/runs/summary's group key (market, timeframe, range), every part required."""
-    missing = [f for f in ("market", "timeframe", "range_start", "range_end") if not params.get(f)]
-    if missing:
-        raise InvalidInput.from_errors(
-            {f: ["Required: the group is market, timeframe and range."] for f in missing}
-        )
-    timeframe = params["timeframe"]
-    if timeframe not in TIMEFRAMES:
-        raise InvalidInput.from_errors(
-            {"timeframe": [f"One of {', '.join(TIMEFRAMES)} (got {timeframe!r})."]}
-        )
-    return {
-        "market": params["market"],
-        "timeframe": timeframe,
-        "range_start": _unix_param(params, "range_start", required=True),
-        "range_end": _unix_param(params, "range_end", required=True),
-    }
-
-
-def log_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """`tail` (default 200, at most 5,000) or `offset`, as selectors.session_logs takes them."""
-    errors = {
-        f: ["Must be a whole number."]
-        for f in ("tail", "offset")
-        if params.get(f, "0") and not params.get(f, "0").isdecimal()
-    }
-    if errors:
-        raise InvalidInput.from_errors(errors)
-    return {
-        "tail": min(int(params.get("tail") or 200), 5000),
-        "offset": int(params["offset"]) if params.get("offset") else None,
-    }
-
-
-def compare_query(params: Mapping[str, Any]) -> dict[str, Any]:
-    """GET /api/compare's `runs`, as selectors.compare_runs takes them."""
-    return {"run_ids": compare_ids(params.get("runs"), "runs", whole_numbers=True)}
-
-
-# A chart needs at least two candles to be one; more than MAX_POINTS are clamped (as limit is).
-MIN_POINTS = 2
-
-
-def chart_query(params: Mapping[str, Any]) -> ChartWindow:
-    """GET /api/sessions/<id>/chart's `from`, `to`, `max_points`, `interval` and `market`."""
-    errors: dict[str, list[str]] = {}
-    values: dict[str, int | None] = {}
-    for field, parse in (
-        ("from", lambda f: _unix_param(params, f)),
-        ("to", lambda f: _unix_param(params, f)),
-        ("max_points", lambda f: _whole_param(params, f, minimum=MIN_POINTS)),
-        ("interval", lambda f: _whole_param(params, f, minimum=1)),
-    ):
-        try:
-            values[field] = parse(field)
-        except InvalidInput as error:
-            errors.update(error.errors)
-    if (
-        not errors
-        and values["from"] is not None
-        and values["to"] is not None
-        and values["to"] <= values["from"]
-    ):
-        errors["to"] = [f"Must be after from ({values['from']})."]
-    if errors:
-        raise InvalidInput.from_errors(errors)
-    return ChartWindow(
-        start=values["from"],
-        end=values["to"],
-        max_points=min(values["max_points"] or DEFAULT_POINTS, MAX_POINTS),
-        interval=values["interval"],
-        market=params.get("market") or None,
-    )
+    def parse(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        if self.missing:
+            absent = [p.name for p in self.params if getattr(p, "required", False) and not params.get(p.name)]
+            if absent:
+                raise InvalidInput.from_errors({name: [self.missing] for name in absent})
+        parsed: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for param in self.params:
+            try:
+                parsed.update(param.values(params, parsed))
+            except InvalidInput as error:
+                if not self.all_errors:
+                    raise
+                errors.update(error.errors)
+        if errors:
+            raise InvalidInput.from_errors(errors)
+        return parsed

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from sessions_app import services
-from sessions_app.api.serializers import CompareAnswerSerializer
+from sessions_app.api.compare import CompareAnswerSerializer
 from sessions_app.models import Run
 from sessions_app.selectors import equity_key
 

@@ -8,14 +8,23 @@ three checks: no 5xx (`not_a_server_error`), a status code the operation documen
 
 Generated ids are mostly unknown (404s); a hook swaps in the ids of real sessions, runs and
 strategies for part of the cases, and the request bodies carry valid examples, so the answers
-of the happy paths are checked too. No worker runs here: a start leaves its session running,
-unclaimed, in a private broker queue, and the limits are raised so starts do not hit them.
+of the happy paths are checked too. On top of the fuzzing, every GET operation of the schema is
+called on every real object, with the queries that reach real data (a run by its hash, runs to
+compare, a group's summary), so each read's answer is held to the schema whatever the fuzzer
+happens to draw; among the objects, completed backtests whose engine metrics are undefined
+(no trade at all, one winning trade: profit_factor and sharpe are null).
+
+No worker runs here: a start leaves its session running, unclaimed, in a private broker queue,
+and the limits are raised so starts do not hit them.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import requests
 import schemathesis
@@ -23,9 +32,10 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from tests.conftest import backtest_range
+from tests.conftest import DAY, backtest_range
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # Bounded so the whole run stays well under a minute on two cores.
@@ -36,6 +46,52 @@ CONFIG = {
     "phases": {"stateful": {"enabled": False}},
 }
 OPENAPI_JSON = "application/vnd.oai.openapi+json"
+
+
+def _completed(make_session, *, name: str, pnls: list[float]):
+    """A backtest completed with the engine's own metrics of trades making `pnls`, over one day:
+    profit_factor is undefined without a losing trade and sharpe under two days (both null),
+    while the run's and the session's sharpe columns hold 0."""
+    from bots.metrics import compute_metrics
+    from sessions_app import services
+    from sessions_app.models import Run, Trade
+
+    start = (int(time.time()) // DAY - 2) * DAY  # a whole UTC day: one daily return
+    session = make_session(type="backtest", name=name, start=True, range_start=start, range_end=start + DAY)
+    run = Run.objects.get(session=session)
+    Trade.objects.bulk_create(
+        Trade(
+            run=run,
+            market="XBTUSD",
+            side="long",
+            entry_time=start + k * 600,
+            entry_price="30000",
+            entry_size="100",
+            exit_time=start + k * 600 + 300,
+            exit_price="30010",
+            exit_size="100",
+            realized_pnl=str(pnl),
+            fee="0",
+        )
+        for k, pnl in enumerate(pnls)
+    )
+    times = np.arange(start, start + DAY, 3600)
+    equity = 1.0 + np.cumsum(np.r_[pnls, np.zeros(len(times) - len(pnls))])
+    metrics = compute_metrics(
+        trades=[SimpleNamespace(run_pnl=pnl) for pnl in pnls],
+        times=times,
+        equity=equity,
+        initial_balance=1.0,
+        currency="XBT",
+        fees_paid=0.0,
+        exposed_candles=len(pnls),
+        candles=len(times),
+    )
+    assert metrics["profit_factor"] is None and metrics["sharpe"] is None
+    curve = [[int(t), float(e)] for t, e in zip(times, equity, strict=True)]
+    services.session_results_save(session=session, run=run, metrics=metrics, equity=curve, status="completed")
+    services.session_finish(session=session, status="completed")
+    return session
 
 
 def _real_objects(make_session, data_root):
@@ -80,7 +136,9 @@ def _real_objects(make_session, data_root):
     running = make_session(start=True)
     stopped = make_session(stop=True)
     created = make_session(type="scraper", strategy="MarketScraper")
-    kept = [finished, running, stopped, created]
+    no_trades = _completed(make_session, name="No trade", pnls=[])
+    all_winning = _completed(make_session, name="One winning trade", pnls=[0.00001])
+    kept = [finished, running, stopped, created, no_trades, all_winning]
     # DELETE takes these, so the others stay for the operations that read.
     disposable = [make_session(name=f"Disposable {i}") for i in range(3)]
     return kept, disposable
@@ -161,6 +219,8 @@ def real_objects(live_server, make_session, data_root, settings, broker_isolatio
         kept=ids(kept),
         disposable=ids(disposable),
         strategies=list(Strategy.objects.values_list("id", flat=True)),
+        runs=list(Run.objects.filter(session__in=kept).values_list("id", flat=True)),
+        sessions=kept,
     )
     yield REAL
     REAL.clear()
@@ -187,3 +247,71 @@ def test_the_live_server_serves_the_schema_that_was_tested(live_server, operator
 
     assert response.status_code == 200, response.text[:300]
     assert response.json() == _served_schema()
+
+
+# --- every GET operation on every real object ---------------------------------------------------
+
+GETS = sorted(path for path, item in RAW["paths"].items() if "get" in item)
+
+
+def _reads(path: str, real: dict) -> list[tuple[dict, dict]]:
+    """(path parameters, query) of the calls that read real data through the GET at `path`."""
+    operation = RAW["paths"][path]["get"]
+    takes = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    calls = []
+    for session, ids in zip(real["sessions"], real["kept"], strict=True):
+        path_parameters = {k: v for k, v in ids.items() if "{" + k + "}" in path}
+        queries = [{}]
+        if "run" in takes:
+            queries.append({"run": ids["config_hash"]})
+        if "session" in takes:
+            queries.append({"session": ids["session_id"]})
+        if path == "/api/runs/summary/":
+            if session.range_start is None:
+                continue
+            queries = [
+                {
+                    "market": session.market,
+                    "timeframe": session.timeframe,
+                    "range_start": session.range_start,
+                    "range_end": session.range_end,
+                }
+            ]
+        if path == "/api/compare/":
+            queries = [{"runs": ",".join(map(str, real["runs"][:8]))}]
+        calls += [(path_parameters, query) for query in queries]
+    if "{strategy_id}" in path:
+        calls = [({"strategy_id": strategy_id}, {}) for strategy_id in real["strategies"]]
+    # One call each where the path names no object and the query depends on none.
+    return list({json.dumps(call, sort_keys=True): call for call in calls}.values())
+
+
+def test_every_read_of_real_data_answers_as_the_schema_says(live_server, operator_token, real_objects):
+    """Every GET of the schema on every real object (the ones whose metrics are undefined
+    among them): a 200 whose body matches the schema; every failure listed at once."""
+    failures, calls = [], 0
+    for path in GETS:
+        for path_parameters, query in _reads(path, real_objects):
+            case = schema[path]["GET"].Case(path_parameters=path_parameters, query=query)
+            calls += 1
+            try:
+                response = case.call_and_validate(
+                    base_url=live_server.url,
+                    headers={"Authorization": f"Token {operator_token}"},
+                    checks=CHECKS,
+                )
+                assert response.status_code == 200, response.text[:300]
+            except (AssertionError, FailureGroup) as error:  # one failed check, or several
+                failures.append(f"GET {path} {path_parameters} {query}:\n{str(error)[:1500]}")
+
+    assert calls >= 6 * len(GETS) - 40  # a read per object, bar the few that take none
+    assert not failures, f"{len(failures)} of {calls} reads outside the schema:\n\n" + "\n\n".join(failures)
+
+
+def test_every_get_of_the_schema_is_read_on_real_data(live_server, real_objects):
+    """The reads above miss no GET operation: each has calls, and the happy paths cover the
+    sessions whose metrics are undefined."""
+    assert {path for path in GETS if _reads(path, real_objects)} == set(GETS)
+    metric_reads = _reads("/api/sessions/{session_id}/metrics/", real_objects)
+    undefined = {ids["session_id"] for ids in real_objects["kept"][-2:]}
+    assert undefined <= {parameters["session_id"] for parameters, _ in metric_reads}
