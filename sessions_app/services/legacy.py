@@ -20,10 +20,10 @@ from sessions_app.errors import InvalidInput
 from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, SessionType, Status
 from sessions_app.services.events import event_record
+from sessions_app.services.progress import session_results_save
 from sessions_app.services.runs import config_hash
 from sessions_app.services.trades import trades_file_write, trades_insert
 from sessions_app.services.validation import config_clean, name_generate, text_clean
-from sessions_app.services.worker import session_results_save
 from strategies_app.models import Market
 
 # Above this a numeric time is in milliseconds (1e11 s is the year 5138), as bots.csv_import.

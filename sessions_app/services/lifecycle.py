@@ -18,6 +18,7 @@ from sessions_app.errors import Conflict, InvalidInput, Unavailable
 from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, SessionType, Status, TypeLock
 from sessions_app.services.events import event_record
+from sessions_app.services.finish import session_finish
 from sessions_app.services.queueing import SESSION_RUN, task_send
 from sessions_app.services.runs import config_hash
 from sessions_app.services.validation import (
@@ -29,7 +30,6 @@ from sessions_app.services.validation import (
     sweep_combinations,
     text_clean,
 )
-from sessions_app.services.worker import session_finish
 
 # --- create / update / delete / clone ---------------------------------------------------------
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from bots.runner import canonical_hash
 from sessions_app.models import Run, Session, Status, Trade
-from sessions_app.services.worker import deadlock_retried, result_fields, session_best_save
+from sessions_app.services.progress import result_fields, session_best_save
+from sessions_app.services.retry import deadlock_retried
 
 # Parts of a config that make a run what it is; sha256 of their canonical JSON is its hash.
 HASHED_FIELDS = (

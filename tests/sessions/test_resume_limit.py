@@ -1,5 +1,5 @@
-"""A lost session is resumed at most MAX_RESUMES times in a row, then failed with the reason
-(SPEC §25). Before, a backtest whose worker was killed for memory was queued again by the
+"""A lost session is resumed at most MAX_RESUMES times in a row, then failed with the reason.
+Before, a backtest whose worker was killed for memory was queued again by the
 reaper every STALE_AFTER_SECONDS, without end."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sessions_app import services
 from sessions_app.models import Session
-from sessions_app.services.worker import RESUME_HEALTHY_SECONDS
+from sessions_app.services.reaper import RESUME_HEALTHY_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
