@@ -29,6 +29,7 @@ SESSION_TYPES = SessionType.values
 STATUSES = Status.values
 TIMEFRAME_CHOICES = list(TIMEFRAMES)
 EXCHANGE_CHOICES = list(settings.EXCHANGES)
+TRADE_SIDES = Trade.Side.values
 UNIX = "Unix seconds"
 
 
@@ -314,7 +315,7 @@ TRADE = Shape(
     (
         Field("id", int),
         Field("market", str),
-        Field("side", Choice(Trade.Side.values)),
+        Field("side", Choice(TRADE_SIDES)),
         Field("entry_time", int, UNIX),
         _num("entry_price"),
         _num("entry_size"),

@@ -16,8 +16,7 @@ from sessions_app.api.session_data import EquityField
 from sessions_app.api.trades import RUN
 from sessions_app.api.views import DATA, Operation, answer, endpoint, session_for
 from sessions_app.errors import InvalidInput
-from sessions_app.models import Trade
-from sessions_app.representations import TIMEFRAME_CHOICES, UNIX, Choice, Field, Shape
+from sessions_app.representations import TIMEFRAME_CHOICES, TRADE_SIDES, UNIX, Choice, Field, Shape
 from sessions_app.selectors import ChartWindow
 from sessions_app.selectors.charts import DEFAULT_POINTS, MAX_POINTS
 
@@ -66,7 +65,7 @@ MARKER = Shape(
     "",
     (
         Field("time", int, f"When the trade entered or exited ({UNIX})."),
-        Field("side", Choice(Trade.Side.values)),
+        Field("side", Choice(TRADE_SIDES)),
         Field("price", float, nullable=True),
         Field("kind", Choice(["entry", "exit"])),
         Field("trade_id", int),

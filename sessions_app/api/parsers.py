@@ -1,4 +1,4 @@
-"""The API's JSON body parser: DRF's, with nesting bounded (SPEC §25).
+"""The API's JSON body parser: DRF's, with nesting bounded.
 
 100,000 nested `[` made json.loads raise RecursionError, a 500; a body nested deeper than
 MAX_DEPTH is now a 400 naming `body`, in the envelope. No field of the API nests deeper than a

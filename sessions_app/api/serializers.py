@@ -14,25 +14,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sessions_app.representations import (
-    EXCHANGE_CHOICES,
-    SESSION_TYPES,
-    STATUSES,
-    TIMEFRAME_CHOICES,
-    UNIX,
-    Choice,
-    Field,
-    ListOf,
-    Schema,
-    Shape,
-)
+from sessions_app.representations import SESSION_TYPES, Choice, Field, ListOf, Schema, Shape
 
 __all__ = [
-    "EXCHANGE_CHOICES",
+    # Named by SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES (sessions and strategies share the enum).
     "SESSION_TYPES",
-    "STATUSES",
-    "TIMEFRAME_CHOICES",
-    "UNIX",
     "ErrorSerializer",
     "KeysetPage",
     "NullableObjectField",

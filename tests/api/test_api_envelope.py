@@ -1,4 +1,4 @@
-"""Every /api/ answer is the JSON envelope (SPEC §13): unknown paths, wrong methods, crashes."""
+"""Every /api/ answer is the JSON envelope: unknown paths, wrong methods, crashes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A chart's work is bounded by the server, not by its parameters (SPEC §25): whatever
+"""A chart's work is bounded by the server, not by its parameters: whatever
 `interval`, `from` and `to` say, one answer generates or reads at most a small multiple of
 `max_points` candles. Before, an interval only 1s divides (2592001) made a 1s session build
 1-second candles for the whole window: 2.0 s and +610 MB for 90 days in one web worker."""

@@ -1,4 +1,4 @@
-"""How the chart endpoint is served (SPEC §17, p95 < 50 ms): the answer written by orjson with
+"""How the chart endpoint is served (p95 < 50 ms): the answer written by orjson with
 JSONRenderer's values, freed as its request ends (not left to the collector), and a served
 process that has loaded what the first requests would load before freezing it."""
 

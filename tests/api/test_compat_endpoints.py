@@ -1,4 +1,4 @@
-"""The old system's endpoints (seed §5, SPEC §13): answers with a deprecation notice."""
+"""The old system's endpoints: answers with a deprecation notice."""
 
 import pytest
 

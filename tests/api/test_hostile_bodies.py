@@ -1,4 +1,4 @@
-"""Every bad body on /api/ is answered in the JSON envelope (SPEC §25): nesting deeper than the
+"""Every bad body on /api/ is answered in the JSON envelope: nesting deeper than the
 API takes is a 400 naming `body`, a body over DATA_UPLOAD_MAX_MEMORY_SIZE a 413. Before, 100,000
 nested `[` in strategy_params were a 500 (RecursionError) and a 10 MB body an HTML 400."""
 

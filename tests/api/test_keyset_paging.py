@@ -1,4 +1,4 @@
-"""Keyset paging (SPEC §15): `cursor` / `next_cursor` on GET /api/sessions and a run's trades.
+"""Keyset paging: `cursor` / `next_cursor` on GET /api/sessions and a run's trades.
 
 Walking every page with the cursor returns every row once, in the list's order (sort value,
 then id, both in the sort's direction; NULLs first ascending), also while rows are inserted and

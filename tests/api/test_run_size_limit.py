@@ -1,5 +1,5 @@
 """A run loads its whole range: at most MAX_RUN_CANDLES candles of its timeframe over its
-markets (SPEC §25), else a 400 naming range_end and nothing written. Before, a 1s backtest
+markets, else a 400 naming range_end and nothing written. Before, a 1s backtest
 from 1970 to now (about 1.8e9 candles, ~150 GB for the sim) was accepted."""
 
 import time

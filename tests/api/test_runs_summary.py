@@ -66,7 +66,7 @@ def give_results(session) -> None:
 
 
 def expected_summary(runs: list[Run]) -> dict:
-    """Seed 2's SessionSummary, worked out here from the rows."""
+    """The summary of a group's runs, worked out here from the rows."""
     completed = [r for r in runs if r.status == "completed"]
     best = min(completed, key=lambda r: (-r.total_pnl, r.id), default=None)
     touched = sorted((r.stopped_at or r.started_at, r.id, r) for r in runs if r.started_at or r.stopped_at)

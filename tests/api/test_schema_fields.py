@@ -259,3 +259,23 @@ def test_the_serializers_shape_what_the_api_answers(operator_api, make_session):
         (serializer_for(MARKET), market),
     ):
         assert serializer(answer).data == answer, serializer.__name__
+
+
+def test_metrics_the_engine_leaves_undefined_are_nullable_in_the_schema(openapi):
+    """sharpe under two days, profit_factor without a losing trade: the answers hold null there,
+    and a schema-driven client must accept it."""
+    resolve = Resolver(openapi)
+    answer = resolve(
+        _json_schema(
+            openapi["paths"]["/api/sessions/{session_id}/metrics/"]["get"]["responses"]["200"]["content"]
+        )
+    )
+    metrics = resolve(answer["properties"]["metrics"])["properties"]
+    run = resolve(openapi["components"]["schemas"]["Run"])
+    run_metrics = resolve(run["properties"]["metrics"])["properties"]
+
+    for described in (metrics, run_metrics):
+        for field in ("sharpe", "profit_factor"):
+            assert described[field]["type"] == "number" and described[field]["nullable"] is True, field
+    # The run's and the session's sharpe column holds 0 while the metric is undefined.
+    assert not run["properties"]["sharpe"].get("nullable")

@@ -1,4 +1,4 @@
-"""GET /api/sessions/<id>: one session in the seed's envelope, times as Unix seconds."""
+"""GET /api/sessions/<id>: one session in the envelope, times as Unix seconds."""
 
 import time
 

@@ -168,7 +168,7 @@ BIG_SWEEP = {"threshold": [0.1, 0.2, 0.3, 0.4, 0.5], "position_size": [10, 20, 3
 
 
 def test_a_cursor_walk_by_profit_returns_every_run_once_in_order(operator_api, make_session):
-    """Keyset pages (SPEC §15) on (total_pnl, id), both descending, and a run deleted between
+    """Keyset pages on (total_pnl, id), both descending, and a run deleted between
     pages neither repeats the others nor hides them."""
     session = make_session(type="backtest", sweep=BIG_SWEEP)
     runs = list(session.runs.order_by("id"))

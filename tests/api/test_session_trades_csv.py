@@ -1,4 +1,4 @@
-"""GET /api/sessions/<id>/trades?format=csv: every trade streamed as CSV (SPEC §13 Export)."""
+"""GET /api/sessions/<id>/trades?format=csv: every trade streamed as CSV (the export)."""
 
 import csv
 import io

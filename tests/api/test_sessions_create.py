@@ -1,4 +1,4 @@
-"""POST /api/sessions: the seed's create body, its refusals, and nothing written on bad input."""
+"""POST /api/sessions: the create body, its refusals, and nothing written on bad input."""
 
 import time
 
@@ -22,7 +22,7 @@ BODY = {
 }
 
 
-def test_it_creates_a_session_as_the_seed_shows(operator_api):
+def test_it_creates_a_session_from_the_documented_body(operator_api):
     before = int(time.time())
 
     response = operator_api.post("/api/sessions", BODY, format="json")
@@ -121,7 +121,7 @@ PAST = backtest_range()
 REFUSALS = {
     "unknown strategy": ({**BODY, "strategy": "MoonBot", "strategy_params": None}, ["strategy"]),
     "market the strategy does not trade": ({**BODY, "market": "DOGEUSD"}, ["market"]),
-    # SPEC §5: SmaCross trades "any single market"; "*" must not let a pair through.
+    # SmaCross trades "any single market"; "*" must not let a pair through.
     "pair market for a single-market strategy": (
         {"type": "test", "market": "XBTUSD+ETHUSD", "strategy": "SmaCross"},
         ["market"],

@@ -1,4 +1,4 @@
-"""GET /api/sessions: the seed's list envelope, filters, sorting and paging."""
+"""GET /api/sessions: the list envelope, filters, sorting and paging."""
 
 import time
 from datetime import timedelta
@@ -13,7 +13,7 @@ def ids(response) -> list[str]:
     return [s["id"] for s in response.json()["sessions"]]
 
 
-def test_it_lists_sessions_newest_first_in_the_seed_envelope(operator_api, make_session, operator):
+def test_it_lists_sessions_newest_first_in_the_list_envelope(operator_api, make_session, operator):
     older = make_session(name="Older", user=operator)
     newer = make_session(name="Newer", notes="second")
     before = int(time.time())

@@ -44,7 +44,7 @@ def test_it_shows_a_strategy_with_its_param_schema(viewer_api):
     assert isinstance(strategy["created_at"], int)
 
 
-def test_no_schema_uses_the_seeds_min_and_max(viewer_api):
+def test_no_schema_uses_min_and_max_instead_of_minimum_and_maximum(viewer_api):
     for strategy in viewer_api.get("/api/strategies").json()["strategies"]:
         for node in walk(strategy["param_schema"].get("properties", {})):
             if isinstance(node, dict) and "type" in node:

@@ -238,7 +238,7 @@ def test_the_form_works_as_a_page_without_htmx(operator_client, db):
     assert Session.objects.count() == 1
 
 
-# --- the form refuses what the API refuses (SPEC §25) -----------------------------------------
+# --- the form refuses what the API refuses ------------------------------------------------
 # Before, an unknown market, type or strategy was swapped for the modal's default and a missing
 # date for last week, and the session was created with what the user never chose.
 
