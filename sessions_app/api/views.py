@@ -6,7 +6,9 @@ A resource module (sessions, runs, trades, ...) holds, top to bottom, its query 
 (`sessions_app.api.params.Query`), its answers' serializers (made from the shapes of
 `sessions_app.representations`) and its views, each declaring its operation here:
 
-    @endpoint(get=Operation("List sessions", SESSIONS, {200: SessionList}, (400,), query=LIST))
+    LIST = Operation("List sessions", SESSIONS, {200: SessionListSerializer}, (400,), query=LIST_QUERY)
+
+    @endpoint(get=LIST, post=CREATE)
     def sessions(request): ...
 
 The views are thin: parse the request, call a selector or service, answer.
