@@ -33,7 +33,7 @@ from sessions_app.runner.inputs import market_specs, run_config, session_candles
 from sessions_app.runner.monitor import Monitor
 from sessions_app.runner.sink import progress_forget
 from sessions_app.runner.sweep_sink import SweepSink
-from sessions_app.runner.worker import shutdown_requested
+from sessions_app.runner.worker import SUSPENDED, shutdown_requested
 from strategies_app.market_data import candles_fingerprint, candles_fingerprint_probe
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,13 @@ class SweepRunner:
         status = services.session_sweep_finish(
             session_id=session.pk, progress=sink.final_progress(), traceback=sink.first_traceback
         )
-        if status is not None:
+        if status is None and sink.handback and services.session_suspend(session=session, worker=self.worker):
+            # A warm shutdown left runs to compute and this process holds the session: it hands
+            # it back (the task queues it again), the next worker computes the rest. A chunk's
+            # process leaves them to the coordinator, or to the reaper's resume.
+            sink.log(f"Suspended on {self.worker}'s shutdown; any worker computes the runs left.")
+            status = SUSPENDED
+        if status is not None and status != SUSPENDED:
             sink.log(f"Session {status}")
             progress_forget(session)
         sink.close()
@@ -112,7 +118,9 @@ class SweepRunner:
         session, sink = self.session, self.sink
         self.markets = market_specs(session)
         every_run = list(session.runs.order_by("id"))
-        if any(run.worker for run in every_run):  # it ran before, its worker lost: completed runs kept
+        # It ran before (its worker lost, or handed back on a deploy): a coordinator stamped the
+        # runs' fingerprint then, and completed runs are kept.
+        if any(run.worker or run.data_fingerprint for run in every_run):
             sink.resumed_event()
         runs = [run for run in every_run if run.status == Status.CREATED]
         fingerprint = self._fingerprint()
@@ -206,6 +214,9 @@ class SweepRunner:
         except Exception as exc:  # the strategy's fault: this run fails, the others go on
             sink.fail_run(exc)
             return False
+        if result.stopped and sink.handback:  # a warm shutdown, not its owner: computed again
+            services.run_requeue(run=run)  # later, from its start, by whichever worker takes it
+            return True
         sink.end_sweep_run(result, Status.STOPPED if result.stopped else Status.COMPLETED)
         return result.stopped
 

@@ -52,7 +52,7 @@ from sessions_app.services.progress import (
     session_progress_write,
     session_results_save,
 )
-from sessions_app.services.reaper import runs_requeue, sessions_reap, sessions_reap_lazily
+from sessions_app.services.reaper import run_requeue, runs_requeue, sessions_reap, sessions_reap_lazily
 from sessions_app.services.restore import session_restore
 from sessions_app.services.runs import HASHED_FIELDS, config_hash, runs_reuse
 from sessions_app.services.trades import trades_part_write
@@ -75,6 +75,7 @@ __all__ = [
     "run_fail",
     "run_resume",
     "runs_claim_next",
+    "run_requeue",
     "runs_requeue",
     "runs_heartbeat",
     "runs_reuse",

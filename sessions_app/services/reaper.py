@@ -128,6 +128,18 @@ def _resumes_after_loss(session: Session) -> int:
     return 1 if healthy else session.resumes + 1
 
 
+def run_requeue(*, run: Run) -> None:
+    """A run its process gave up on a warm shutdown goes back to `created`, its partial trades
+    deleted, for whichever process takes it next (a sweep's other processes, or the session
+    resumed); only while it is still that process's running run."""
+    with transaction.atomic():
+        requeued = Run.objects.filter(pk=run.pk, status=Status.RUNNING, worker=run.worker).update(
+            status=Status.CREATED, worker=None, pid=None, started_at=None, heartbeat_at=None
+        )
+        if requeued:
+            Trade.objects.filter(run_id=run.pk).delete()
+
+
 def runs_requeue(*, session_id: str) -> None:
     """A lost backtest's runs that were being computed go back to `created`, their partial
     trades deleted: the resumed session computes them again; completed runs are kept."""
