@@ -1,6 +1,6 @@
 """The compiled rules path (numba): signal walk, fills, PnL, equity marking, chart points.
 
-`bots.runners.backtest` calls `walk_chunk` for a strategy whose decisions are `rules()`; the
+`bots.runners.compiled` calls `walk_chunk` for a strategy whose decisions are `rules()`; the
 Python path (`Account.fill`, `equity_series`, `downsample`) stays the reference, and every
 operation here mirrors it in the same order, so both give the very same floats (the parity
 test in tests/bots/test_engine_fast.py runs every built-in strategy through both).
@@ -277,7 +277,7 @@ def warm() -> None:
         masks, np.array([[0.0], [1.0]]), times, px, px, kind, mult, fx_leg, fx_div, 0.001, 0.0,
         np.array([1000.0, 0.0]), np.zeros(1), np.zeros(1), np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
     )  # fmt: skip
-    # A sweep's grid (bots.runners.backtest._Compiled.walk_many): two configs, argument types
+    # A sweep's grid (bots.runners.compiled.CompiledLegs.walk_many): two configs, argument types
     # as it passes them, so a worker's first sweep loads this kernel rather than compiling it.
     two = np.zeros(2, dtype=np.int64)
     walk_many(

@@ -70,7 +70,7 @@ def secret_key(name: str, var_dir: Path) -> str:
 
 
 def redis_cache(url: str, prefix: str) -> dict[str, Any]:
-    """The cache on Redis. Redis down must not take pages or runners with it (SPEC §18): a
+    """The cache on Redis. Redis down must not take pages or runners with it: a
     failed cache call answers as a miss (reads fall back to the database) and is logged, at
     most once a minute (config.logs.OncePerMinute); short timeouts so a dead Redis costs a
     request well under a second."""

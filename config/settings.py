@@ -138,7 +138,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # A key prefix keeps several installations (or a test run) apart on one Redis. Short
-    # socket timeouts: a start with the broker down is refused in about a second (SPEC §18).
+    # socket timeouts: a start with the broker down is refused in about a second.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "global_keyprefix": read("CELERY_BROKER_PREFIX", env.str, ""),
         "socket_connect_timeout": 1.0,
@@ -185,9 +185,9 @@ if DEFAULT_EXCHANGE not in EXCHANGES:
     )
 STALE_AFTER_SECONDS = read("STALE_AFTER_SECONDS", env.int, 30)
 # A live session whose worker died (stale heartbeat, restarted node) is resumed from its
-# checkpoint by another worker; false keeps "failed: worker lost" (SPEC §18).
+# checkpoint by another worker; false keeps "failed: worker lost".
 RESUME_LOST_SESSIONS = read("RESUME_LOST_SESSIONS", env.bool, True)
-# A session lost this many times in a row is failed at the next loss instead of resumed (SPEC §25).
+# A session lost this many times in a row is failed at the next loss instead of resumed.
 MAX_RESUMES = read("MAX_RESUMES", env.int, 3)
 # The most candles one run may load (range / timeframe, per market leg): a 400 naming range_end.
 MAX_RUN_CANDLES = read("MAX_RUN_CANDLES", env.int, 50_000_000)

@@ -155,7 +155,7 @@ class SessionForm:
 
     def service_data(self) -> dict[str, Any]:
         """The body services.session_create/session_update take: what was submitted, as the API
-        would take it (SPEC §25: the form refuses what the API refuses). The modal shows a
+        would take it (the form refuses what the API refuses). The modal shows a
         default for a type, strategy, market or date it does not know; a save sends what the
         user sent, and the services name what is wrong with it."""
         data: dict[str, Any] = {

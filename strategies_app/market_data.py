@@ -1,6 +1,6 @@
 """Market data as the worker and the dashboard read it: exchanges, candles, the archive.
 
-Below sessions_app: the runner (sessions_app.execution), the commands and the detail view's
+Below sessions_app: the runner (sessions_app.runner), the commands and the detail view's
 charts all come here, so the archive's layout and the exchange settings live in one place.
 """
 

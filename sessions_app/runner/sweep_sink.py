@@ -85,7 +85,7 @@ class SweepSink(SessionSink):
             self.on_progress(0, self.candle_count)
 
     def end_sweep_run(self, result, status: str) -> None:
-        """A run's end: its part of the sweep's trades file (services.trades_file_assemble
+        """A run's end: its part of the sweep's trades file (services.trades.trades_file_assemble
         joins them), then its results (end_run). The part first: the process that ends the
         sweep assembles the file as soon as every run has ended, and a part it does not find
         it rebuilds from the table (rounded to the columns' 10 places on MariaDB)."""

@@ -1,4 +1,4 @@
-"""Charts (SPEC §17): a window of a session's price as OHLC candles, its run's trades as
+"""Charts: a window of a session's price as OHLC candles, its run's trades as
 markers and its equity; a scraper's archive as a calendar of days.
 
 The window's candles are aggregated to at most `max_points`, so a year of 1m candles arrives

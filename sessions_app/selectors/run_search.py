@@ -1,4 +1,4 @@
-"""Runs across sessions: filtered, sorted, keyset-paged; and seed 2's (symbol, timeframe, range) group.
+"""Runs across sessions: filtered, sorted, keyset-paged; and the (symbol, timeframe, range) group of runs.
 
 Pages are keyset pages, never OFFSET: a page starts after the (sort value, id) of the previous
 page's last row, so a deep page costs what the first does and rows inserted between pages

@@ -206,7 +206,7 @@ def _enqueue(session: Session) -> None:
 
     With the broker down the start is refused (503) and the session is `created` again, so
     the user can simply start it later: never a 500, never a session stuck `running` that no
-    worker will ever claim (SPEC §18). The publish fails fast (broker timeouts in settings)."""
+    worker will ever claim. The publish fails fast (broker timeouts in settings)."""
     try:
         task_send(SESSION_RUN, args=[session.pk], queue=session.type)
     except Exception as exc:
