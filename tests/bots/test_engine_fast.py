@@ -1,4 +1,4 @@
-"""The compiled rules path (bots.fast) against the Python reference (SPEC §16).
+"""The compiled rules path (bots.fast) against the Python reference.
 
 Every built-in strategy, on random (seeded) parameters, on linear, inverse, quanto and pair
 markets, with fees and slippage: the compiled path, the Python rules path and the per-candle

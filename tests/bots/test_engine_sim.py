@@ -95,7 +95,7 @@ def test_the_compiled_value_noise_equals_the_numpy_reference_float_for_float(tim
         assert np.array_equal(fast, reference)
 
 
-# --- long ranges in bounded chunks (SPEC §25) ---------------------------------------------------
+# --- long ranges in bounded chunks ----------------------------------------------------------------
 
 
 def test_a_range_generated_in_chunks_is_the_range_generated_whole():

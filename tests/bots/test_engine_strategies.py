@@ -1,4 +1,4 @@
-"""The built-in strategies' signals on crafted candles (SPEC §5)."""
+"""The built-in strategies' signals on crafted candles."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def hand_back(process, session_id) -> float:
     """SIGTERM to the worker running the session: seconds until it exited (within 10 s)."""
     asked = time.monotonic()
     process.send_signal(signal.SIGTERM)
-    process.wait(timeout=10)  # the warm shutdown completes within 10 s (SPEC §18)
+    process.wait(timeout=10)  # the warm shutdown completes within 10 s
     exited = time.monotonic() - asked
     handed = Session.objects.get(pk=session_id)
     assert handed.status == "running" and handed.worker is None

@@ -1,4 +1,4 @@
-"""The tables themselves keep the seed's ON DELETE rules (MariaDB): a row deleted in plain SQL
+"""The tables themselves keep the schema's ON DELETE rules (MariaDB): a row deleted in plain SQL
 nulls its clones' cloned_from and takes its events, runs and trades with it."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""`manage.py import_legacy_trades` (SPEC §13): the old system's trade files as completed sessions."""
+"""`manage.py import_legacy_trades`: the old system's trade files as completed sessions."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def api_trades(operator_api, session_id: str) -> list[dict]:
     return body["trades"]
 
 
-# --- the seed-2 file --------------------------------------------------------------------------
+# --- the old system's file (camelCase) ------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -168,7 +168,7 @@ def test_a_second_import_of_the_same_file_changes_nothing(row_counts):
     assert out.strip() == f"{SEED_FILE} was imported already as session {session.pk}; nothing changed."
 
 
-# --- other shapes -----------------------------------------------------------------------------
+# --- other shapes ---------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -234,7 +234,7 @@ def test_our_own_export_round_trips(tmp_path, operator_api):
     )
 
 
-# --- the side rule ----------------------------------------------------------------------------
+# --- the side rule --------------------------------------------------------------------------------
 
 
 def entry(**fields) -> dict:
@@ -271,7 +271,7 @@ def test_the_side_comes_from_the_pnl_move_unless_given(fields, side):
     assert trade.entry_size > 0
 
 
-# --- refusals ---------------------------------------------------------------------------------
+# --- refusals -------------------------------------------------------------------------------------
 
 
 def _entries(count: int = 3) -> list[dict]:
@@ -380,7 +380,7 @@ def test_a_bad_configuration_is_refused_naming_it(row_counts, settings, args, na
     assert row_counts() == before
 
 
-# --- backtests --------------------------------------------------------------------------------
+# --- backtests ------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Every list query reads its order from an index (SPEC §15): checked with EXPLAIN.
+"""Every list query reads its order from an index: checked with EXPLAIN.
 
 A few thousand sessions and trades are bulk-loaded (the databases plan by their statistics),
 then the page query each list form runs is captured and explained. It must read `sessions`
@@ -110,7 +110,7 @@ def plan(sql: str) -> list[dict]:
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-# InnoDB appends the primary key to every index: its idx_status and idx_type (SPEC §3) are
+# InnoDB appends the primary key to every index: its idx_status and idx_type are
 # (status, id) and (type, id) already, and MariaDB may well read those.
 SAME_ON_INNODB = {"idx_s_status_id": "idx_status", "idx_s_type_id": "idx_type"}
 

@@ -1,4 +1,4 @@
-"""A session's notify_url is checked when saved (SPEC §25): resolved, and refused when it is or
+"""A session's notify_url is checked when saved: resolved, and refused when it is or
 resolves to an address inside the network, unless WEBHOOK_ALLOW_PRIVATE. (At delivery:
 tests/worker/test_webhooks.py.)"""
 

@@ -1,4 +1,4 @@
-"""Every number a strategy takes is bounded (SPEC §25): a schema maximum on each, and no
+"""Every number a strategy takes is bounded: a schema maximum on each, and no
 number beyond 1e12 whatever a schema says. Before, `position_size: 1e300` was accepted; once
 it ran, its detail page and trades API answered 500 (decimal.InvalidOperation)."""
 

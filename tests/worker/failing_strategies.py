@@ -41,7 +41,7 @@ class BrokenCrossBot(SmaCross):
 
 
 class OversizedBot(SmaCross):
-    """SmaCross that sizes itself past what any parameter may say: 1e300 a trade (SPEC §25)."""
+    """SmaCross that sizes itself past what any parameter may say: 1e300 a trade."""
 
     id = "OversizedBot"
     name = "Oversized Bot"

@@ -1,4 +1,4 @@
-"""Webhooks when a session ends (SPEC §13, §25): a real receiver on a local port, the real worker.
+"""Webhooks when a session ends: a real receiver on a local port, the real worker.
 
 The receivers listen on 127.0.0.1, an address webhooks refuse unless WEBHOOK_ALLOW_PRIVATE: every
 test here turns it on, and the ones about refusals turn it off again. (The worker runs in this
@@ -33,7 +33,7 @@ from tests.worker_fixtures import queues_paused, wait_for
 SECRET = "s3cret-for-tests"
 
 
-# --- a receiver -------------------------------------------------------------------------------
+# --- a receiver -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -194,7 +194,7 @@ def _nothing_listening() -> str:
     return f"http://127.0.0.1:{port}/hook"
 
 
-# --- helpers ----------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 
 
 def _run_backtest(api, **fields) -> Session:
@@ -235,7 +235,7 @@ def _signed(delivery: Delivery, secret: str = SECRET) -> bool:
     return hmac.compare_digest(delivery.headers.get("X-Signature", ""), expected)
 
 
-# --- deliveries -------------------------------------------------------------------------------
+# --- deliveries -----------------------------------------------------------------------------------
 
 
 @pytest.mark.worker
@@ -430,7 +430,7 @@ def test_a_deleted_session_is_neither_queued_nor_sent(make_session, receiver, se
     assert SessionEvent.objects.filter(session_id=session_id).count() == 0
 
 
-# --- the notify_url field ---------------------------------------------------------------------
+# --- the notify_url field -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("bad", ["ftp://x", "not a url", 12345])
@@ -473,7 +473,7 @@ def test_patch_sets_the_notify_url_and_clone_copies_it(operator_api, make_sessio
     assert Session.objects.get(pk=clone.json()["session"]["id"]).notify_url == url
 
 
-# --- targets refused at delivery, and what events keep (SPEC §25) -------------------------------
+# --- targets refused at delivery, and what events keep --------------------------------------------
 
 PUBLIC = "93.184.215.14"
 LOOPBACK_REFUSAL = "Refused: 127.0.0.1 is a loopback address: webhooks go to public addresses only"
