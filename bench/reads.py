@@ -132,7 +132,7 @@ def fill_trades(user):
 
 def keyed_cursor(list_name: str, rows, *, keyset, sort: str, offset: int) -> str:
     """The cursor a client holds after walking to `offset` (the key of the row before it)."""
-    from sessions_app.api.cursors import cursor_dumps
+    from sessions_app.selectors import cursor_dumps
 
     row = rows.order_by(*keyset.order_by())[offset - 1]
     return cursor_dumps(keyset.key_of(row), list_name=list_name, sort=sort, descending=keyset.descending)

@@ -19,16 +19,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-
 from bots.candles import TIMEFRAMES
+from bots.exchanges.registry import exchange_names
 from sessions_app.models import Run, Session, SessionEvent, SessionType, Status, Trade
 from strategies_app.models import Market, Strategy
 
 SESSION_TYPES = SessionType.values
 STATUSES = Status.values
 TIMEFRAME_CHOICES = list(TIMEFRAMES)
-EXCHANGE_CHOICES = list(settings.EXCHANGES)
+EXCHANGE_CHOICES = list(exchange_names())  # the registry's, as validation reads them
 TRADE_SIDES = Trade.Side.values
 UNIX = "Unix seconds"
 

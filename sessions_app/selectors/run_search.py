@@ -69,7 +69,7 @@ def run_keyset(*, sort: str, descending: bool) -> Keyset:
 
 
 def run_group_summary(*, market: str, timeframe: str, range_start: int, range_end: int) -> dict[str, Any]:
-    """Seed 2's SessionSummary of every run of a (symbol, timeframe, range) group, any session."""
+    """The summary of every run of a (symbol, timeframe, range) group, any session."""
     group = RunFilters(
         markets=(market,), timeframes=(timeframe,), range_start=range_start, range_end=range_end
     )
