@@ -133,20 +133,21 @@ def run_requeue(*, run: Run) -> None:
     deleted, for whichever process takes it next (a sweep's other processes, or the session
     resumed); only while it is still that process's running run."""
     with transaction.atomic():
-        requeued = Run.objects.filter(pk=run.pk, status=Status.RUNNING, worker=run.worker).update(
-            status=Status.CREATED, worker=None, pid=None, started_at=None, heartbeat_at=None
-        )
-        if requeued:
-            Trade.objects.filter(run_id=run.pk).delete()
+        _requeue(Run.objects.filter(pk=run.pk, status=Status.RUNNING, worker=run.worker))
 
 
 def runs_requeue(*, session_id: str) -> None:
     """A lost backtest's runs that were being computed go back to `created`, their partial
     trades deleted: the resumed session computes them again; completed runs are kept."""
     with transaction.atomic():
-        runs = Run.objects.filter(session_id=session_id, status=Status.RUNNING)
-        Trade.objects.filter(run__in=runs).delete()
-        runs.update(status=Status.CREATED, worker=None, pid=None, started_at=None, heartbeat_at=None)
+        _requeue(Run.objects.filter(session_id=session_id, status=Status.RUNNING))
+
+
+def _requeue(runs) -> None:
+    """`runs` (running ones) back to `created` as if never taken, their trades deleted first
+    (inside the caller's transaction)."""
+    Trade.objects.filter(run__in=runs).delete()
+    runs.update(status=Status.CREATED, worker=None, pid=None, started_at=None, heartbeat_at=None)
 
 
 def _backtest_runs_reap(*, stale: datetime, restarted_node: str | None) -> list[str]:
