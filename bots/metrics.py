@@ -1,4 +1,4 @@
-"""Run metrics (PnL, drawdown, Sharpe, ...) and the equity curve downsampled for charts."""
+"""Run metrics (PnL, drawdown, Sharpe, Sortino, Calmar, ...) and the equity curve downsampled for charts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 DAY = 86400
 MAX_CHART_POINTS = 2000
+YEAR_DAYS = 365  # crypto markets trade every day
 
 
 def _clean(value: float | None) -> float | None:
@@ -33,9 +34,16 @@ def max_drawdown_pct(equity: np.ndarray, initial_balance: float | None = None) -
 
 
 def daily_returns(times: np.ndarray, equity: np.ndarray, initial_balance: float) -> np.ndarray:
-    """Returns between consecutive UTC days' last equity values (the first from the start)."""
+    """Returns between consecutive UTC days' last equity values (the first from the start).
+
+    Only until the run stopped: once equity reaches 0 (out of money) there is nothing left to
+    return on, so the day it reached 0 is the last (its return -100 %).
+    """
     times = np.asarray(times, dtype=np.int64)
     equity = np.asarray(equity, dtype=np.float64)
+    broke = np.flatnonzero(equity <= 0)
+    if len(broke):
+        times, equity = times[: broke[0] + 1], equity[: broke[0] + 1]
     if len(times) == 0:
         return np.empty(0)
     days = times // DAY
@@ -45,15 +53,59 @@ def daily_returns(times: np.ndarray, equity: np.ndarray, initial_balance: float)
         return np.diff(closes) / closes[:-1]
 
 
-def sharpe_ratio(times: np.ndarray, equity: np.ndarray, initial_balance: float) -> float | None:
-    """Mean/std of daily returns * sqrt(365); None with fewer than two days or no variation."""
-    returns = daily_returns(times, equity, initial_balance)
-    if len(returns) < 2:
+def sharpe_of(returns: np.ndarray) -> float | None:
+    """Mean / sample std (ddof 1) of daily returns x sqrt(365); None with fewer than two
+    returns or when they do not vary (as empyrical's sharpe_ratio, whose answer is then NaN
+    or infinite)."""
+    returns = np.asarray(returns, dtype=np.float64)
+    if len(returns) < 2 or returns.max() == returns.min():
         return None
     std = returns.std(ddof=1)
     if not math.isfinite(std) or std == 0:
         return None
-    return float(returns.mean() / std * math.sqrt(365))
+    return _clean(returns.mean() / std * math.sqrt(YEAR_DAYS))
+
+
+def sortino_of(returns: np.ndarray) -> float | None:
+    """Annualised mean daily return / annualised downside deviation (the root mean square of
+    the returns below 0, over every return: empyrical's sortino_ratio with required return 0);
+    None with fewer than two returns or none below 0."""
+    returns = np.asarray(returns, dtype=np.float64)
+    if len(returns) < 2:
+        return None
+    downside = np.sqrt(np.mean(np.square(np.minimum(returns, 0.0)))) * math.sqrt(YEAR_DAYS)
+    if not math.isfinite(downside) or downside == 0:
+        return None
+    return _clean(returns.mean() * YEAR_DAYS / downside)
+
+
+def drawdown_of(returns: np.ndarray) -> float | None:
+    """The largest fall of the compounded daily returns from a running peak (the start is the
+    first peak), as a fraction in [0, 1]; None without returns."""
+    returns = np.asarray(returns, dtype=np.float64)
+    if len(returns) == 0:
+        return None
+    values = np.concatenate([[100.0], 100.0 * np.cumprod(1.0 + returns)])
+    peaks = np.fmax.accumulate(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _clean(float(np.max((peaks - values) / peaks)))
+
+
+def calmar_of(returns: np.ndarray) -> float | None:
+    """Compound annual growth rate / max drawdown of the daily returns (empyrical's
+    calmar_ratio, 365 days a year); None without a drawdown."""
+    returns = np.asarray(returns, dtype=np.float64)
+    drawdown = drawdown_of(returns)
+    if drawdown is None or not drawdown > 0:
+        return None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        growth = np.prod(1.0 + returns) ** (YEAR_DAYS / len(returns)) - 1.0
+    return _clean(float(growth) / drawdown)
+
+
+def sharpe_ratio(times: np.ndarray, equity: np.ndarray, initial_balance: float) -> float | None:
+    """The Sharpe ratio of the run's daily returns (sharpe_of)."""
+    return sharpe_of(daily_returns(times, equity, initial_balance))
 
 
 def compute_metrics(
@@ -67,12 +119,21 @@ def compute_metrics(
     exposed_candles: int,
     candles: int,
     unrealized_pnl: float = 0.0,
+    funding_paid: float = 0.0,
+    liquidations: int = 0,
+    out_of_money: bool = False,
+    orders_reduced: int = 0,
+    orders_skipped: int = 0,
+    leverage: float = 1.0,
+    sizing: str = "units",
 ) -> dict[str, Any]:
     """Metrics of a run from its closed trades and mark-to-market equity at candle closes.
 
     `trades` carry `run_pnl` (PnL net of fees in the run currency). total_pnl is the change of
     equity (so an open live position counts at its mark); avg/best/worst are per closed trade.
-    profit_factor and sharpe are None when undefined (no losing trade; under two days).
+    profit_factor, sharpe, sortino and calmar are None when undefined (no losing trade; under
+    two days; no day down; no drawdown). The account's figures (funding_paid, liquidations,
+    out_of_money, orders_reduced, orders_skipped, leverage, sizing) are the runner's, as given.
     """
     equity = np.asarray(equity, dtype=np.float64)
     final_equity = float(equity[-1]) if len(equity) else float(initial_balance)
@@ -88,6 +149,7 @@ def compute_metrics(
         profit_factor = float(wins.sum() / gross_loss)
     else:
         profit_factor = None
+    returns = daily_returns(times, equity, initial_balance)
     return {
         "currency": currency,
         "initial_balance": float(initial_balance),
@@ -97,15 +159,24 @@ def compute_metrics(
         "trade_count": int(len(pnls)),
         "win_rate": float(len(wins) / len(pnls) * 100.0) if len(pnls) else 0.0,
         "max_drawdown": max_drawdown_pct(equity, initial_balance),
-        "sharpe": _clean(sharpe_ratio(times, equity, initial_balance)),
+        "sharpe": sharpe_of(returns),
+        "sortino": sortino_of(returns),
+        "calmar": calmar_of(returns),
         "profit_factor": _clean(profit_factor),
         "avg_trade": float(pnls.mean()) if len(pnls) else 0.0,
         "best_trade": float(pnls.max()) if len(pnls) else 0.0,
         "worst_trade": float(pnls.min()) if len(pnls) else 0.0,
         "fees_paid": float(fees_paid),
+        "funding_paid": float(funding_paid),
         "exposure_pct": float(exposed_candles / candles * 100.0) if candles else 0.0,
         "unrealized_pnl": float(unrealized_pnl),
         "candles": int(candles),
+        "liquidations": int(liquidations),
+        "out_of_money": bool(out_of_money),
+        "orders_reduced": int(orders_reduced),
+        "orders_skipped": int(orders_skipped),
+        "leverage": float(leverage),
+        "sizing": str(sizing),
     }
 
 
