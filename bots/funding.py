@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bots import archive
+
+if TYPE_CHECKING:
+    from bots.exchanges.base import Exchange
+
 HOUR = 3600
+# Days of rates fetched and written at a time by `download`: an interrupted download keeps
+# what it wrote (three pages of BitMEX's 500 rates at 8 h).
+DOWNLOAD_WINDOW_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,17 @@ class FundingRates:
     @classmethod
     def empty(cls) -> FundingRates:
         return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[int, float]]) -> FundingRates:
+        """Rates from (time, rate) pairs in any order; of two at one time the last wins."""
+        by_time = {int(t): float(r) for t, r in pairs}
+        times = np.array(sorted(by_time), dtype=np.int64)
+        return cls(times, np.array([by_time[t] for t in times.tolist()], dtype=np.float64))
+
+    def pairs(self) -> list[list]:
+        """[[time, rate], ...] as plain ints and floats (the API's `rates`)."""
+        return [[t, r] for t, r in zip(self.times.tolist(), self.rates.tolist(), strict=True)]
 
     def __len__(self) -> int:
         return len(self.times)
@@ -55,22 +76,66 @@ def _seed(symbol: str) -> int:
     return int.from_bytes(hashlib.sha256(f"funding:{symbol}".encode()).digest()[:4], "little")
 
 
-def sim_rate(symbol: str, times: np.ndarray) -> np.ndarray:
+def sim_rate(symbol: str, times: np.ndarray, interval_hours: float = 8.0) -> np.ndarray:
     """The sim exchange's funding rate of `symbol` at `times`: deterministic, about +/-0.01 %.
 
-    rate(t) = 0.0001 * (0.5 * sin(2 pi d / 7 + phase) + 0.5 * sin(2 pi d / 2.3 + 2 phase)),
-    d = t in days and phase = 2 pi * (a hash of the symbol) / 2**32: a weekly swing and a
-    faster one, both within +/-0.01 %, the same at any time whatever range is asked for.
+    rate(t) = 0.0001 * h / 8 * (0.5 * sin(2 pi d / 7 + phase) + 0.5 * sin(2 pi d / 2.3 + 2 phase)),
+    d = t in days, h = the market's funding interval in hours (8 for every seeded market) and
+    phase = 2 pi * (the first 4 bytes, little-endian, of sha256("funding:" + symbol)) / 2**32:
+    a weekly swing and a faster one, within +/-0.01 % per 8 h, the same at any time whatever
+    range is asked for (no state, no randomness: every process computes the same rates).
     """
-    days = np.asarray(times, dtype=np.float64) / 86_400.0
     phase = 2.0 * math.pi * _seed(symbol) / 2**32
-    return 0.0001 * (
-        0.5 * np.sin(2.0 * math.pi * days / 7.0 + phase)
-        + 0.5 * np.sin(2.0 * math.pi * days / 2.3 + 2 * phase)
-    )
+    # One math.sin per time, not numpy's vectorised sin: a rate must be the same float
+    # whether it is computed alone (a live session at its funding time) or in a year's array.
+    out = np.empty(len(times), dtype=np.float64)
+    for k, t in enumerate(np.asarray(times, dtype=np.int64).tolist()):
+        days = t / 86_400.0
+        out[k] = 0.0001 * (
+            0.5 * math.sin(2.0 * math.pi * days / 7.0 + phase)
+            + 0.5 * math.sin(2.0 * math.pi * days / 2.3 + 2 * phase)
+        )
+    return out
 
 
 def sim_rates(symbol: str, start: int, end: int, interval_hours: float = 8.0) -> FundingRates:
     """The sim rates of `symbol` at its funding times in [start, end)."""
     times = funding_times(start, end, interval_hours)
-    return FundingRates(times, sim_rate(symbol, times))
+    return FundingRates(times, sim_rate(symbol, times, interval_hours))
+
+
+def archived(root, exchange: str, symbol: str, start: int | None, end: int | None) -> FundingRates:
+    """The downloaded rates of one market with time in [start, end); empty when none are."""
+    times, rates = archive.load_funding(root, exchange, symbol, start, end)
+    return FundingRates(times, rates)
+
+
+def download(
+    source: Exchange,
+    symbol: str,
+    start: int,
+    end: int,
+    archive_root: str,
+    *,
+    exchange_name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Fetch the rates of [start, end) from `source` into the archive; return how many are new.
+
+    Resumable like the candles' download: it starts after the newest archived rate when that
+    lies inside the range, and writes merge by time, so running it twice adds nothing twice."""
+    name = exchange_name or source.name
+    window = DOWNLOAD_WINDOW_DAYS * archive.DAY
+    cursor = start
+    latest = archive.funding_latest_time(archive_root, name, symbol)
+    if latest is not None and start <= latest < end:
+        cursor = latest + 1
+    added = 0
+    while cursor < end:
+        upto = min(end, cursor + window)
+        rates = source.fetch_funding(symbol, cursor, upto)
+        added += archive.write_funding(archive_root, name, symbol, rates.times, rates.rates)
+        cursor = upto
+        if progress:
+            progress(cursor - start, end - start)
+    return added
