@@ -325,3 +325,67 @@ def day_counts(root, exchange: str, symbol: str, timeframe: str) -> list[tuple[i
             count = 0
         out.append((day, count))
     return out
+
+
+# --- funding rates ------------------------------------------------------------------------------
+# A perpetual market's downloaded funding rates live beside its day folders, in one file:
+# `<root>/archive/<exchange>/<symbol>/funding.npy` (time int64 Unix seconds, rate float64), sorted
+# by time. Three rates a day are ~50 KB for five years, so the file is rewritten whole, merged
+# and replaced as the day files are (idempotent, never torn).
+FUNDING_FILE = f"funding.{EXT}"
+FUNDING_DTYPE = np.dtype([("time", "<i8"), ("rate", "<f8")])
+
+
+def funding_path(root, exchange: str, symbol: str) -> Path:
+    return market_dir(root, exchange, symbol) / FUNDING_FILE
+
+
+def _read_funding(path: Path) -> np.ndarray | None:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        return None
+    if data.dtype != FUNDING_DTYPE:
+        raise ValueError(f"{path} is not a funding file.")
+    return data
+
+
+def write_funding(root, exchange: str, symbol: str, times: np.ndarray, rates: np.ndarray) -> int:
+    """Merge funding rates into the market's file (the newest value of a time wins); return how
+    many times were new. Nothing new and nothing changed leaves the file alone."""
+    if len(times) == 0:
+        return 0
+    new = np.empty(len(times), dtype=FUNDING_DTYPE)
+    new["time"], new["rate"] = times, rates
+    path = funding_path(root, exchange, symbol)
+    with _locked(path.parent):
+        old = _read_funding(path)
+        both = new[::-1] if old is None else np.concatenate([new[::-1], old])
+        _, first = np.unique(both["time"], return_index=True)  # the first seen: the newest
+        merged = both[first]
+        count = len(merged) - (0 if old is None else len(old))
+        if old is not None and count == 0 and np.array_equal(merged, old):
+            return 0
+        _atomic_save(path, merged)
+    return count
+
+
+def load_funding(
+    root, exchange: str, symbol: str, start: int | None = None, end: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(times, rates) of the archived funding rates with time in [start, end), sorted."""
+    data = _read_funding(funding_path(root, exchange, symbol))
+    if data is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    keep = np.ones(len(data), dtype=bool)
+    if start is not None:
+        keep &= data["time"] >= start
+    if end is not None:
+        keep &= data["time"] < end
+    return data["time"][keep].copy(), data["rate"][keep].copy()
+
+
+def funding_latest_time(root, exchange: str, symbol: str) -> int | None:
+    """Time of the newest archived funding rate (None when there is none)."""
+    data = _read_funding(funding_path(root, exchange, symbol))
+    return int(data["time"][-1]) if data is not None and len(data) else None

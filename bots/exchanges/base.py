@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from bots.candles import Candles, timeframe_seconds
+from bots.funding import FundingRates
 from bots.markets import Listing, MarketSpec, market_spec
 
 
@@ -32,6 +33,9 @@ class Capability(StrEnum):
     MARKET_METADATA = "market metadata"
     # Holds what `manage.py import_candles` imports: its candles are imported files only.
     IMPORTED = "imported candles"
+    # Public funding rates of its perpetuals by range (Exchange.fetch_funding), which
+    # `manage.py download_candles --funding` fetches into the archive beside the candles.
+    FUNDING_HISTORY = "funding rate history"
 
 
 class ExchangeError(RuntimeError):
@@ -145,3 +149,8 @@ class Exchange:
                 wait = next_open + tf - now
             sleep(max(0.0, min(tick, wait)))
             yield None
+
+    def fetch_funding(self, symbol: str, start: int, end: int) -> FundingRates:
+        """Funding rates of `symbol` with time in [start, end), at the exchange's own funding
+        times; none by default (an exchange without FUNDING_HISTORY publishes none)."""
+        return FundingRates.empty()

@@ -22,6 +22,7 @@ import numpy as np
 
 from bots.candles import Candles, timeframe_seconds
 from bots.exchanges.base import Capability, Exchange
+from bots.funding import FundingRates, sim_rates
 from bots.markets import market_spec
 
 _U = np.uint64
@@ -252,3 +253,10 @@ class SimExchange(Exchange):
         if start is None or end is None:
             raise ValueError("The sim exchange needs an explicit [start, end) range.")
         return self.candles(symbol, timeframe, start, end)
+
+    def fetch_funding(self, symbol: str, start: int, end: int) -> FundingRates:
+        """bots.funding.sim_rates at the market's funding interval; none when not perpetual."""
+        spec = self.market_spec(symbol)
+        if not spec.perpetual:
+            return FundingRates.empty()
+        return sim_rates(symbol, start, end, spec.funding_interval_hours)

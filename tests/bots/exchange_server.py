@@ -1,4 +1,5 @@
-"""A local HTTP server that answers like Binance and BitMEX from recorded responses."""
+"""A local HTTP server that answers like Binance and BitMEX from recorded responses (candles,
+instruments, exchange info, funding rates)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, json.loads((FIXTURES / "binance_exchange_info.json").read_text()))
         if url.path == "/api/v1/instrument":
             return self._bitmex_instruments(query)
+        if url.path == "/api/v1/funding":
+            return self._bitmex_funding(query)
+        if url.path == "/fapi/v1/fundingRate":
+            return self._binance_funding(query)
         return self._send(404, {"error": "not found"})
 
     def _bitmex_instruments(self, q):
@@ -73,6 +78,24 @@ class _Handler(BaseHTTPRequestHandler):
         end = _ms(q["endTime"]) if "endTime" in q else 2**62
         count = min(int(q.get("count", 100)), 1000)
         return self._send(200, [r for r in rows if start <= _ms(r["timestamp"]) <= end][:count])
+
+    def _bitmex_funding(self, q):
+        path = FIXTURES / f"bitmex_funding_{q.get('symbol')}.json"
+        rows = json.loads(path.read_text()) if path.is_file() else []
+        start = _ms(q["startTime"]) if "startTime" in q else 0
+        end = _ms(q["endTime"]) if "endTime" in q else 2**62
+        count = min(int(q.get("count", 100)), 500)
+        return self._send(200, [r for r in rows if start <= _ms(r["timestamp"]) <= end][:count])
+
+    def _binance_funding(self, q):
+        path = FIXTURES / f"binance_funding_{q.get('symbol')}.json"
+        if not path.is_file():
+            return self._send(400, {"code": -1121, "msg": "Invalid symbol."})
+        rows = json.loads(path.read_text())
+        start = int(q.get("startTime", 0))
+        end = int(q.get("endTime", 2**62))
+        limit = min(int(q.get("limit", 100)), 1000)
+        return self._send(200, [r for r in rows if start <= r["fundingTime"] <= end][:limit])
 
 
 class RecordedExchangeServer(ThreadingHTTPServer):
