@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -54,6 +56,15 @@ class Market(models.Model):
     # Quanto contracts: settle-currency units gained per point of price per contract (BitMEX
     # ETHUSD: 0.000001 XBT). 1 for linear and inverse markets, where it plays no part.
     multiplier = models.DecimalField(max_digits=24, decimal_places=12, default=1)
+    # The account rules the engine applies to the market (bots.markets.MarketSpec): sizes in
+    # whole lots (0: any size), leverage up to max_leverage, liquidation below
+    # maintenance_margin_pct percent of the notional, funding every funding_interval_hours on a
+    # perpetual. From the exchange's metadata (refresh_markets), else the seed list's values.
+    lot_size = models.DecimalField(max_digits=24, decimal_places=12, default=0)
+    max_leverage = models.DecimalField(max_digits=10, decimal_places=4, default=100)
+    maintenance_margin_pct = models.DecimalField(max_digits=8, decimal_places=4, default=Decimal("0.5"))
+    perpetual = models.BooleanField(default=False)
+    funding_interval_hours = models.DecimalField(max_digits=8, decimal_places=4, default=8)
     active = models.BooleanField(default=True)
     # When the row last came from the exchange's own metadata (manage.py refresh_markets).
     refreshed_at = models.DateTimeField(null=True, blank=True)
@@ -78,4 +89,9 @@ class Market(models.Model):
             contract_type=self.contract_type,
             tick_size=float(self.tick_size),
             multiplier=float(self.multiplier),
+            lot_size=float(self.lot_size),
+            max_leverage=float(self.max_leverage),
+            maintenance_margin_pct=float(self.maintenance_margin_pct),
+            perpetual=self.perpetual,
+            funding_interval_hours=float(self.funding_interval_hours),
         )

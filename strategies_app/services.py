@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from bots.exchanges.base import Capability
 from bots.exchanges.registry import exchange_class, exchange_classes
-from bots.markets import KNOWN_MARKETS
+from bots.markets import KNOWN_MARKETS, MarketSpec
 from bots.strategies.base import ParamsError, validate_params
 from bots.strategies.registry import get_strategies
 from strategies_app.market_data import exchange_markets
@@ -83,10 +83,22 @@ def markets_seed(*, using: str = "default") -> int:
                         "contract_type": spec.contract_type,
                         # repr: the float's shortest spelling (0.1, not 0.1000000000000000055).
                         "tick_size": Decimal(repr(spec.tick_size)),
+                        **account_fields(spec),
                     },
                 )
                 created += was_created
     return created
+
+
+def account_fields(spec: MarketSpec) -> dict[str, Any]:
+    """A market row's account rules (lot, leverage, maintenance margin, funding) from a spec."""
+    return {
+        "lot_size": _decimal(spec.lot_size),
+        "max_leverage": _decimal(spec.max_leverage),
+        "maintenance_margin_pct": _decimal(spec.maintenance_margin_pct),
+        "perpetual": spec.perpetual,
+        "funding_interval_hours": _decimal(spec.funding_interval_hours),
+    }
 
 
 def strategy_params_validate(*, strategy: Strategy, params: Any) -> dict[str, Any]:
@@ -130,6 +142,9 @@ def market_create(
             "settle": settle or quote,
             "contract_type": contract_type,
             "tick_size": tick_size,
+            # Imported candles: sizes in whole units, no funding (not a perpetual).
+            "lot_size": 1,
+            "perpetual": False,
         },
     )
     return market
@@ -152,7 +167,8 @@ def _decimal(value: float) -> Decimal:
 
 def markets_refresh(*, exchange: str, all_markets: bool = False) -> MarketsRefreshed:
     """Market rows of `exchange` from the exchange's own metadata (contract type, multiplier,
-    settle currency, tick size, active).
+    settle currency, tick size, lot size, maximum leverage, maintenance margin, perpetual and
+    its funding interval, active).
 
     Existing rows are updated; rows the exchange no longer lists become inactive; missing rows
     are created for the markets the engine lists for that exchange (`Exchange.markets`), or for
@@ -183,6 +199,7 @@ def markets_refresh(*, exchange: str, all_markets: bool = False) -> MarketsRefre
                 "contract_type": spec.contract_type,
                 "tick_size": _decimal(spec.tick_size),
                 "multiplier": _decimal(spec.multiplier),
+                **account_fields(spec),
                 "active": listing.active,
             }
             row = rows.get(symbol)

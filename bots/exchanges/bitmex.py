@@ -56,7 +56,8 @@ def resample(candles: Candles, source: str, timeframe: str) -> Candles:
 
 def instrument_listing(row: dict) -> Listing | None:
     """A BitMEX instrument as a market; None for what the engine cannot trade (an index, a
-    symbol that is no directory name, a missing price increment).
+    symbol that is no directory name, a missing price increment). Its account rules (lot,
+    leverage, maintenance margin, funding) are read by `_account_rules`.
 
     BitMEX counts XBT in satoshis (settlCurrency "XBt") and gives `multiplier` in those units
     per contract: ETHUSD's 100 is 100 satoshis, 1e-6 XBT, per USD of price per contract. Inverse
@@ -81,8 +82,49 @@ def instrument_listing(row: dict) -> Listing | None:
         contract, multiplier = LINEAR, 1.0
     if not multiplier > 0:
         return None
-    spec = MarketSpec(symbol, base, quote, settle, contract, float(tick), multiplier)
+    spec = MarketSpec(symbol, base, quote, settle, contract, float(tick), multiplier, **_account_rules(row))
     return Listing(spec, row.get("state") == "Open")
+
+
+# BitMEX's type code of a perpetual swap (FFCCSX is a dated future, MRCXXX an index...).
+PERPETUAL_TYPE = "FFWCSX"
+_INTERVAL_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _account_rules(row: dict) -> dict:
+    """An instrument's lot, maximum leverage (1 / initMargin), maintenance margin (maintMargin,
+    a fraction, as a percent), whether it is a perpetual and its funding interval (BitMEX
+    writes 8 hours as the time "2000-01-01T08:00:00.000Z"); the spec's defaults for what the
+    row leaves out. A linear contract's lotSize counts position units of
+    underlyingToPositionMultiplier per coin (XBTUSDT: 1000 of 1e6 = 0.001 XBT)."""
+    rules: dict = {"perpetual": row.get("typ") == PERPETUAL_TYPE}
+    lot = _positive(row.get("lotSize"))
+    if lot is not None:
+        per_unit = _positive(row.get("underlyingToPositionMultiplier"))
+        rules["lot_size"] = lot / per_unit if per_unit and not row.get("isInverse") else lot
+    init_margin = _positive(row.get("initMargin"))
+    if init_margin is not None:
+        rules["max_leverage"] = max(1.0, round(1.0 / init_margin, 4))
+    maint_margin = row.get("maintMargin")
+    if isinstance(maint_margin, int | float) and 0 <= maint_margin < 1:
+        rules["maintenance_margin_pct"] = round(maint_margin * 100, 6)
+    interval = row.get("fundingInterval")
+    if isinstance(interval, str):
+        try:
+            hours = (
+                dt.datetime.fromisoformat(interval.replace("Z", "+00:00")) - _INTERVAL_EPOCH
+            ).total_seconds() / 3600
+        except ValueError:
+            hours = 0.0
+        if hours > 0:
+            rules["funding_interval_hours"] = hours
+    return rules
+
+
+def _positive(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    return float(value)
 
 
 class BitmexExchange(Exchange):

@@ -41,8 +41,57 @@ def ccxt_listing(market: dict[str, Any]) -> Listing | None:
     quote = market.get("quote") or ""
     settle = market.get("settle") or quote
     contract = INVERSE if market.get("inverse") else LINEAR
-    spec = MarketSpec(symbol, market.get("base") or symbol, quote, settle, contract, float(tick))
+    spec = MarketSpec(
+        symbol,
+        market.get("base") or symbol,
+        quote,
+        settle,
+        contract,
+        float(tick),
+        **ccxt_account_rules(market),
+    )
     return Listing(spec, market.get("active") is not False)
+
+
+def ccxt_account_rules(market: dict[str, Any]) -> dict[str, Any]:
+    """A ccxt market's lot (its amount step, else its minimum amount), maximum leverage
+    (limits.leverage.max; a spot market without one trades unlevered: 1), maintenance margin
+    (maintenanceMarginRate, a fraction, or Binance futures' maintMarginPercent, as a percent)
+    and whether it is a perpetual swap; the spec's defaults for the rest."""
+    limits = market.get("limits") or {}
+    rules: dict[str, Any] = {"perpetual": bool(market.get("swap"))}
+    lot = _positive((market.get("precision") or {}).get("amount")) or _positive(
+        (limits.get("amount") or {}).get("min")
+    )
+    if lot is not None:
+        rules["lot_size"] = lot
+    leverage = _positive((limits.get("leverage") or {}).get("max"))
+    if leverage is not None:
+        rules["max_leverage"] = max(1.0, leverage)
+    elif market.get("spot") or market.get("type") == "spot":
+        rules["max_leverage"] = 1.0
+    rate = _number(market.get("maintenanceMarginRate"))
+    percent = _positive((market.get("info") or {}).get("maintMarginPercent"))  # Binance futures
+    if rate is None and percent is not None:
+        rate = percent / 100
+    if rate is not None and 0 <= rate < 1:
+        rules["maintenance_margin_pct"] = round(rate * 100, 6)
+    return rules
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _positive(value: Any) -> float | None:
+    number = _number(value)
+    return number if number is not None and number > 0 else None
 
 
 class CcxtExchange(Exchange):
