@@ -30,6 +30,9 @@ from bots.candles import TIMEFRAMES, Candles, resample, timeframe_seconds
 from bots.data import data_fingerprint, load_candles
 from bots.exchanges.base import Capability, Exchange
 from bots.exchanges.registry import exchange_can, exchange_class, get_exchange
+from bots.funding import FundingRates
+from bots.funding import archived as funding_archived
+from bots.funding import download as funding_download_into
 from bots.markets import Listing
 
 log = logging.getLogger(__name__)
@@ -276,3 +279,21 @@ def archive_span(*, exchange: str, symbol: str, timeframe: str) -> tuple[int, in
     if first is None or last is None:
         return None
     return int(first), int(last) + timeframe_seconds(timeframe)
+
+
+def funding_load(exchange: str, symbols: list[str], start: int, end: int) -> dict[str, FundingRates]:
+    """The funding rates of [start, end) per symbol: computed by a generated exchange (sim),
+    else what `download_candles --funding` archived (none for a market never downloaded, or
+    not a perpetual); never from the network."""
+    if exchange_can(exchange, Capability.GENERATED):
+        source = get_exchange(exchange)
+        return {symbol: source.fetch_funding(symbol, start, end) for symbol in symbols}
+    root = str(settings.DATA_ROOT)
+    return {symbol: funding_archived(root, exchange, symbol, start, end) for symbol in symbols}
+
+
+def funding_download(*, exchange: str, symbol: str, start: int, end: int, progress=None) -> int:
+    """Download a market's funding rates of [start, end) into the archive; the rates added."""
+    source = exchange_get(exchange)
+    root = str(settings.DATA_ROOT)
+    return funding_download_into(source, symbol, start, end, root, exchange_name=exchange, progress=progress)
