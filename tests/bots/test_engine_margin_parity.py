@@ -97,7 +97,7 @@ def config(name: str, leverage: float, fraction: float, strategy: str = "SmaCros
         sizing="equity",
         maintenance_margin_pct=0.0,
         funding=False,
-        strategy_packages=("per_candle_strategies",),
+        strategy_packages=("account_strategies",),
     )
 
 
