@@ -88,10 +88,11 @@ def sim_rate(symbol: str, times: np.ndarray, interval_hours: float = 8.0) -> np.
     phase = 2.0 * math.pi * _seed(symbol) / 2**32
     # One math.sin per time, not numpy's vectorised sin: a rate must be the same float
     # whether it is computed alone (a live session at its funding time) or in a year's array.
+    scale = 0.0001 * float(interval_hours) / 8.0
     out = np.empty(len(times), dtype=np.float64)
     for k, t in enumerate(np.asarray(times, dtype=np.int64).tolist()):
         days = t / 86_400.0
-        out[k] = 0.0001 * (
+        out[k] = scale * (
             0.5 * math.sin(2.0 * math.pi * days / 7.0 + phase)
             + 0.5 * math.sin(2.0 * math.pi * days / 2.3 + 2 * phase)
         )

@@ -36,6 +36,15 @@ class MarketSpec:
     contract_type: str = LINEAR
     tick_size: float = 0.01
     multiplier: float = 1.0
+    # The account rules (docs/engine.md, "Margin"): sizes a sizing rule computes are whole
+    # multiples of `lot_size` (0: any size); leverage up to `max_leverage`; positions are
+    # liquidated below `maintenance_margin_pct` % of their notional; perpetuals pay funding
+    # every `funding_interval_hours` from 00:00 UTC.
+    lot_size: float = 0.0
+    max_leverage: float = 100.0
+    maintenance_margin_pct: float = 0.5
+    perpetual: bool = False
+    funding_interval_hours: float = 8.0
 
     def __post_init__(self) -> None:
         if self.contract_type not in CONTRACT_TYPES:
@@ -44,6 +53,11 @@ class MarketSpec:
             )
         if not self.multiplier > 0:
             raise ValueError(f"multiplier must be positive, not {self.multiplier!r}.")
+        if not self.lot_size >= 0 or not self.max_leverage >= 1 or not self.maintenance_margin_pct >= 0:
+            raise ValueError(
+                f"lot_size must be >= 0, max_leverage >= 1 and maintenance_margin_pct >= 0 "
+                f"(got {self.lot_size!r}, {self.max_leverage!r}, {self.maintenance_margin_pct!r})."
+            )
         check_symbol(self.symbol)
 
     @property
@@ -86,14 +100,18 @@ SETTLE_UNITS = {"XBt": ("XBT", 1e8), "USDt": ("USDT", 1e6), "Gwei": ("ETH", 1e9)
 # The one list of market reference data. The engine uses it when it is handed bare symbols;
 # the Django side creates its markets table from it for the markets each exchange lists
 # (`Exchange.markets`), and then owns the rows: an edit made there wins over this list for sessions.
+def _perp(symbol, base, quote, settle, kind, tick, lot, max_leverage, mm_pct) -> MarketSpec:
+    return MarketSpec(symbol, base, quote, settle, kind, tick, 1.0, lot, max_leverage, mm_pct, True, 8.0)
+
+
 KNOWN_MARKETS: dict[str, MarketSpec] = {
-    "XBTUSD": MarketSpec("XBTUSD", "XBT", "USD", "XBT", INVERSE, 0.5),
-    "ETHUSD": MarketSpec("ETHUSD", "ETH", "USD", "USD", LINEAR, 0.05),
-    "SOLUSD": MarketSpec("SOLUSD", "SOL", "USD", "USD", LINEAR, 0.01),
-    "XRPUSD": MarketSpec("XRPUSD", "XRP", "USD", "USD", LINEAR, 0.0001),
-    "DOGEUSD": MarketSpec("DOGEUSD", "DOGE", "USD", "USD", LINEAR, 0.00001),
-    "BTCUSDT": MarketSpec("BTCUSDT", "BTC", "USDT", "USDT", LINEAR, 0.1),
-    "ETHUSDT": MarketSpec("ETHUSDT", "ETH", "USDT", "USDT", LINEAR, 0.01),
+    "XBTUSD": _perp("XBTUSD", "XBT", "USD", "XBT", INVERSE, 0.5, 1, 100, 0.35),
+    "ETHUSD": _perp("ETHUSD", "ETH", "USD", "USD", LINEAR, 0.05, 0.001, 50, 0.5),
+    "SOLUSD": _perp("SOLUSD", "SOL", "USD", "USD", LINEAR, 0.01, 0.01, 25, 1.0),
+    "XRPUSD": _perp("XRPUSD", "XRP", "USD", "USD", LINEAR, 0.0001, 1, 25, 1.0),
+    "DOGEUSD": _perp("DOGEUSD", "DOGE", "USD", "USD", LINEAR, 0.00001, 1, 25, 1.0),
+    "BTCUSDT": _perp("BTCUSDT", "BTC", "USDT", "USDT", LINEAR, 0.1, 0.001, 125, 0.4),
+    "ETHUSDT": _perp("ETHUSDT", "ETH", "USDT", "USDT", LINEAR, 0.01, 0.001, 100, 0.5),
 }
 
 _QUOTES = ("USDT", "USDC", "BUSD", "USD", "EUR", "BTC", "XBT", "ETH")

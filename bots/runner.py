@@ -66,12 +66,20 @@ def warm() -> None:
 
 
 def run_backtest(
-    config: RunConfig, feed: Any, sink: Sink, clock: Callable[[], float] = _time.monotonic
+    config: RunConfig,
+    feed: Any,
+    sink: Sink,
+    clock: Callable[[], float] = _time.monotonic,
+    *,
+    funding: Any = None,
 ) -> Result:
-    """Backtest `config` over the feed's candles in [range_start, range_end).
+    """Backtest `config` over the feed's candles in [range_start, range_end), after the
+    strategy's warm-up (`startup_candles()` candles before range_start, when the feed has them).
 
     `feed` is what `load_legs` takes; `clock` times the per-candle chunks (report and check
-    stop about every second of it).
+    stop about every second of it). `funding`: the perpetual markets' rates, an object with
+    `fetch_funding(symbol, start, end)` or a mapping symbol -> FundingRates; None: the feed's
+    own, or the sim exchange's for `sim` (bots.runners.backtest.funding_array).
     """
     return backtest.run_backtest(
         config,
@@ -82,6 +90,7 @@ def run_backtest(
         slow_chunk=SLOW_CHUNK,
         chunk_seconds=CHUNK_SECONDS,
         compiled_rules=COMPILED_RULES,
+        funding=funding,
     )
 
 
@@ -93,6 +102,7 @@ def run_grid(
     *,
     batch: int = 8,
     keep_trades: bool = True,
+    funding: Any = None,
 ) -> list[Result]:
     """Backtest many configs of one market, timeframe and range (a sweep's chunk of runs):
     candles loaded once, each distinct indicator computed once, many configs per compiled
@@ -106,6 +116,7 @@ def run_grid(
         chunk_seconds=CHUNK_SECONDS,
         batch=batch,
         keep_trades=keep_trades,
+        funding=funding,
     )
 
 
@@ -117,13 +128,17 @@ def run_live(
     *,
     resume: dict[str, Any] | None = None,
     resume_trades: list | None = None,
+    funding: Any = None,
+    trade_from: int | None = None,
 ) -> Result:
     """Paper-trade `config` on a live feed until the sink says stop, the feed ends, or
     a candle opens at or after `range_end` (when set). `resume`: go on from a checkpoint the
     sink was handed (`on_checkpoint`), with the trades reported before it.
 
     The feed yields None (a tick while waiting; at least once a second) or the newly closed
-    candles: a Candles (one market) or a list of Candles in market order.
+    candles: a Candles (one market) or a list of Candles in market order. Candles opening
+    before `trade_from` are warm-up: they fill the strategy's window and never trade.
+    `funding`: as run_backtest's, asked at each funding time.
     """
     return live.run_live(
         config,
@@ -135,6 +150,8 @@ def run_live(
         metrics_every=LIVE_METRICS_EVERY,
         resume=resume,
         resume_trades=resume_trades,
+        funding=funding,
+        trade_from=trade_from,
     )
 
 

@@ -1,231 +1,31 @@
-"""Simulated fills and accounting: one net position per market, trades, mark-to-market equity.
+"""Simulated fills and accounting: one cross-margin account per run, one net position per market.
 
 Orders decided after candle i fill at candle i+1's open moved against the trader by
 `slippage_bps` and pay `fee_bps` of the notional, so a strategy never trades at a price it
 could not have had. Amounts are in each market's settle currency; the account (cash,
 equity, metrics) is kept in the first market's settle currency, converting other legs at the
-price of a leg that links the two currencies.
+price of a leg that links the two currencies. Leverage, sizing, the margin an order may use,
+funding and liquidation follow docs/engine.md ("Margin"); `bots.fast` mirrors every operation
+here in the same order, so both paths give the very same floats.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from bots.markets import MarketSpec, same_currency
+from bots.trades import REASON_END, REASON_LIQUIDATION, REASON_SIGNAL, REASONS, Trade, TradeLog
 
+__all__ = ["Account", "Trade", "TradeLog", "equity_series", "event_dict"]
 
-@dataclass(slots=True)
-class Trade:
-    """A closed trade. Prices in quote currency; realized_pnl and fee in `currency`.
-
-    realized_pnl = gross PnL - fee, where fee = entry fee + exit fee of this trade.
-    Sizes are positive (contracts for inverse markets, base units for linear ones).
-    `run_pnl` is realized_pnl converted to the run's currency (equal when they are the same).
-    """
-
-    market: str
-    side: str  # "long" | "short"
-    entry_time: int
-    entry_price: float
-    entry_size: float
-    exit_time: int
-    exit_price: float
-    exit_size: float
-    realized_pnl: float
-    fee: float
-    currency: str
-    run_pnl: float
-
-
-# Columns of a block of compiled trade rows (bots.fast writes them in this order).
-(
-    ROW_LEG,
-    ROW_SIDE,
-    ROW_ENTRY_TIME,
-    ROW_ENTRY,
-    ROW_SIZE,
-    ROW_EXIT_TIME,
-    ROW_EXIT,
-    ROW_PNL,
-    ROW_FEE,
-    ROW_RUN_PNL,
-) = range(10)
-# A row's side by (side > 0): the same two str objects for every trade, none built per row.
-_SIDES = np.array(["short", "long"], dtype=object)
-
-
-class TradeLog(Sequence[Trade]):
-    """Closed trades in order: Trade records, or blocks of numeric rows from the compiled path
-    that become Trade records only when read (a run that nobody reads trade by trade, such as
-    a sweep's, never builds them). Slices are TradeLogs too; a TradeLog equals the list of its
-    trades."""
-
-    __slots__ = ("_blocks", "_ends", "_symbols", "_settles")
-
-    def __init__(self, symbols: Sequence[str] = (), settles: Sequence[str] = ()):
-        self._blocks: list[list[Trade] | np.ndarray] = []
-        self._ends: list[int] = []
-        self._symbols = list(symbols)
-        self._settles = list(settles)
-
-    def _push(self, block) -> None:
-        if len(block):
-            self._blocks.append(block)
-            self._ends.append((self._ends[-1] if self._ends else 0) + len(block))
-
-    def append(self, trade: Trade) -> None:
-        if self._blocks and isinstance(self._blocks[-1], list):
-            self._blocks[-1].append(trade)
-            self._ends[-1] += 1
-        else:
-            self._push([trade])
-
-    def extend_rows(self, rows: np.ndarray) -> None:
-        """Add trades as rows of ROW_* columns (leg indexes the log's symbols)."""
-        self._push(rows)
-
-    def __len__(self) -> int:
-        return self._ends[-1] if self._ends else 0
-
-    def _materialise(self, rows: np.ndarray) -> list[Trade]:
-        symbols, settles = self._symbols, self._settles
-        cols = rows.T
-        legs = cols[ROW_LEG].astype(np.int64).tolist()
-        sizes = cols[ROW_SIZE].tolist()
-        return [
-            Trade(
-                symbols[leg],
-                "long" if side > 0 else "short",
-                et,
-                ep,
-                size,
-                xt,
-                xp,
-                size,
-                pnl,
-                fee,
-                settles[leg],
-                run_pnl,
-            )  # fmt: skip
-            for leg, side, et, ep, size, xt, xp, pnl, fee, run_pnl in zip(
-                legs,
-                cols[ROW_SIDE].tolist(),
-                cols[ROW_ENTRY_TIME].astype(np.int64).tolist(),
-                cols[ROW_ENTRY].tolist(),
-                sizes,
-                cols[ROW_EXIT_TIME].astype(np.int64).tolist(),
-                cols[ROW_EXIT].tolist(),
-                cols[ROW_PNL].tolist(),
-                cols[ROW_FEE].tolist(),
-                cols[ROW_RUN_PNL].tolist(),
-                strict=True,
-            )
-        ]
-
-    def __iter__(self):
-        for block in self._blocks:
-            yield from (block if isinstance(block, list) else self._materialise(block))
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            if step != 1:
-                return list(self)[index]
-            out = TradeLog(self._symbols, self._settles)
-            begin = 0
-            for block, end in zip(self._blocks, self._ends, strict=True):
-                lo, hi = max(start, begin), min(stop, end)
-                if lo < hi:
-                    part = block[lo - begin : hi - begin]
-                    out._push(list(part) if isinstance(block, list) else part)
-                begin = end
-            return out
-        n = len(self)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError("trade index out of range")
-        begin = 0
-        for block, end in zip(self._blocks, self._ends, strict=True):
-            if index < end:
-                k = index - begin
-                return block[k] if isinstance(block, list) else self._materialise(block[k : k + 1])[0]
-            begin = end
-        raise IndexError("trade index out of range")
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, (TradeLog, list, tuple)):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # mutable, like a list
-
-    def __repr__(self) -> str:
-        return f"TradeLog({len(self)} trades)"
-
-    def columns(self) -> dict[str, list]:
-        """Every trade's fields as columns of plain Python values (market, side, entry_time,
-        entry_price, entry_size, exit_time, exit_price, exit_size, realized_pnl, fee,
-        currency, run_pnl), built without Trade records where the rows allow."""
-        names = [f for f in Trade.__dataclass_fields__]
-        out: dict[str, list] = {name: [] for name in names}
-        for block in self._blocks:
-            if isinstance(block, list):
-                for name in names:
-                    out[name].extend(getattr(t, name) for t in block)
-                continue
-            cols = block.T
-            legs = cols[ROW_LEG].astype(np.int64)
-            sizes = cols[ROW_SIZE].tolist()
-            out["market"].extend(np.asarray(self._symbols, dtype=object)[legs].tolist())
-            out["side"].extend(_SIDES[(cols[ROW_SIDE] > 0).astype(np.int64)].tolist())
-            out["entry_time"].extend(cols[ROW_ENTRY_TIME].astype(np.int64).tolist())
-            out["entry_price"].extend(cols[ROW_ENTRY].tolist())
-            out["entry_size"].extend(sizes)
-            out["exit_time"].extend(cols[ROW_EXIT_TIME].astype(np.int64).tolist())
-            out["exit_price"].extend(cols[ROW_EXIT].tolist())
-            out["exit_size"].extend(sizes)
-            out["realized_pnl"].extend(cols[ROW_PNL].tolist())
-            out["fee"].extend(cols[ROW_FEE].tolist())
-            out["currency"].extend(np.asarray(self._settles, dtype=object)[legs].tolist())
-            out["run_pnl"].extend(cols[ROW_RUN_PNL].tolist())
-        return out
-
-    def first_out_of_bounds(self, limit: float) -> tuple[str, float] | None:
-        """(field, value) of the first amount (price, size, pnl, fee) that is not finite or
-        whose size reaches `limit`, read from the engine's own arrays; None when every one fits."""
-        fields = (
-            ("entry_price", ROW_ENTRY),
-            ("entry_size", ROW_SIZE),
-            ("exit_price", ROW_EXIT),
-            ("realized_pnl", ROW_PNL),
-            ("fee", ROW_FEE),
-        )
-        for block in self._blocks:
-            for name, row in fields:
-                if isinstance(block, list):
-                    values = np.array([getattr(t, name) for t in block], dtype=np.float64)
-                else:
-                    values = block[:, row]
-                bad = ~np.isfinite(values) | (np.abs(values) >= limit)
-                if name == "exit_price":  # an open trade's exit is NaN
-                    bad &= ~np.isnan(values)
-                if bad.any():
-                    return name, float(values[np.argmax(bad)])
-        return None
-
-    def run_pnls(self) -> np.ndarray:
-        """Every trade's run_pnl, without building Trade records."""
-        parts = [
-            np.array([t.run_pnl for t in block], dtype=np.float64)
-            if isinstance(block, list)
-            else block[:, ROW_RUN_PNL]
-            for block in self._blocks
-        ]
-        return np.concatenate(parts) if parts else np.empty(0)
+UNITS, EQUITY, NOTIONAL = 0, 1, 2
+SIZING_CODES = {"units": UNITS, "equity": EQUITY, "notional": NOTIONAL}
+# Engine events, as rows (kind, time, a, b, c, leg, price of each leg...): see event_dict.
+EV_LIQUIDATED, EV_REDUCED, EV_SKIPPED, EV_BROKE = 1, 2, 3, 4
+BISECTIONS = 60  # a pair's liquidation point: halvings of the way from open to the extremes
 
 
 def _fx_plan(markets: Sequence[MarketSpec]) -> list[tuple[int, bool] | None]:
@@ -254,27 +54,83 @@ def _fx_plan(markets: Sequence[MarketSpec]) -> list[tuple[int, bool] | None]:
     return plans
 
 
+def liquidation_price(spec: MarketSpec, q: float, entry: float, cash: float, m: float) -> float:
+    """The price where a single position's equity equals its maintenance margin.
+
+    Equity = cash + PnL(q, entry, p); maintenance = m x notional(q, p). Linear:
+    p = (qE - C) / (q - m|q|); quanto: p = (mult qE - C) / (mult (q - m|q|)); inverse
+    ($1 contracts, settled in the coin): p = (q + m|q|) / (C + q/E).
+    """
+    if spec.inverse:
+        return (q + m * abs(q)) / (cash + q / entry)
+    if spec.quanto:
+        return (spec.multiplier * q * entry - cash) / (spec.multiplier * (q - m * abs(q)))
+    return (q * entry - cash) / (q - m * abs(q))
+
+
 class Account:
-    """Positions, cash and closed trades of one run; driven candle by candle or by fills."""
+    """Positions, cash and closed trades of one run; driven candle by candle or by fills.
+
+    `intent` is what the strategy asked for (its positions in its own units: contracts, a
+    share of equity, a value); `pos` is what the account holds after sizing and the margin
+    check. Strategies and rules see the intent.
+    """
 
     def __init__(
-        self, markets: Sequence[MarketSpec], initial_balance: float, fee_bps: float, slippage_bps: float
+        self,
+        markets: Sequence[MarketSpec],
+        initial_balance: float,
+        fee_bps: float,
+        slippage_bps: float,
+        *,
+        leverage: float = 1.0,
+        sizing: str = "units",
+        maintenance: Sequence[float] | None = None,
+        funding: Sequence[bool] | None = None,
     ):
         self.markets = list(markets)
         self.currency = self.markets[0].settle
         self.initial_balance = float(initial_balance)
         self.fee_rate = float(fee_bps) / 1e4
         self.slippage = float(slippage_bps) / 1e4
-        self.cash = float(initial_balance)  # run currency; realized PnL and fees included
-        self.fees_paid = 0.0
+        self.leverage = float(leverage)
+        self.sizing = SIZING_CODES[sizing]
         n = len(self.markets)
+        self.mm = [float(x) for x in maintenance] if maintenance is not None else [0.0] * n
+        self.funding_on = [bool(x) for x in funding] if funding is not None else [False] * n
+        self.lot = [float(m.lot_size) for m in self.markets]
+        self.cash = float(initial_balance)  # run currency; realized PnL, fees and funding included
+        self.fees_paid = 0.0
+        self.funding_paid = 0.0
         self.pos = [0.0] * n
+        self.intent = [0.0] * n
         self.entry_price = [0.0] * n
         self.entry_time = [0] * n
         self.entry_fee = [0.0] * n  # leg currency, of the open part
         self.entry_fee_run = [0.0] * n  # the same in run currency, at the entry's rate
+        self.fund_open = [0.0] * n  # funding paid by the open part, leg currency
+        self.fund_open_run = [0.0] * n
+        self.halted = False  # out of money: no further orders
+        self.liquidations = 0
+        self.reduced = 0
+        self.skipped = 0
+        self.events: list[tuple] = []
         self.trades = TradeLog([m.symbol for m in self.markets], [m.settle for m in self.markets])
         self.fx_plan = _fx_plan(self.markets)
+
+    @classmethod
+    def for_config(cls, config) -> Account:
+        """The account a RunConfig describes (bots.runners.config)."""
+        return cls(
+            config.markets,
+            config.initial_balance,
+            config.fee_bps,
+            config.slippage_bps,
+            leverage=config.leverage,
+            sizing=config.sizing,
+            maintenance=config.maintenance_margins(),
+            funding=config.funding_legs(),
+        )
 
     # -- conversion -------------------------------------------------------------------------
     def fx(self, leg: int, prices: Sequence[float]) -> float:
@@ -296,30 +152,113 @@ class Account:
 
     # -- fills ------------------------------------------------------------------------------
     def positions(self) -> tuple[float, ...]:
-        return tuple(self.pos)
+        return tuple(self.intent)
+
+    def holding(self) -> bool:
+        return any(p != 0.0 for p in self.pos)
 
     def fill(self, leg: int, target: float, open_price: float, time: int, prices: Sequence[float]) -> None:
-        """Bring leg's net position to `target` with a market order at `open_price`."""
-        current = self.pos[leg]
-        if target == current:
-            return
+        """The strategy's position of `leg` becomes `target` (its units) with a market order
+        at `open_price`: sized by the account's sizing, cut to the margin available."""
         target = float(target)
-        if target > current:
-            price = open_price * (1.0 + self.slippage)
+        if self.halted or target == self.intent[leg]:
+            return
+        old = self.intent[leg]
+        self.intent[leg] = target
+        current = self.pos[leg]
+        if self.sizing == UNITS:
+            if target == current:
+                return
+            buy = target > current
         else:
-            price = open_price * (1.0 - self.slippage)
+            buy = target > old
+        price = open_price * (1.0 + self.slippage) if buy else open_price * (1.0 - self.slippage)
         fx = 1.0 if self.fx_plan[leg] is None else self.fx(leg, prices)
-        if current != 0.0 and (target == 0.0 or (target > 0.0) != (current > 0.0)):
-            self._close(leg, abs(current), price, time, fx)
-            current = 0.0
+        closing = current != 0.0 and (target == 0.0 or (target > 0.0) != (current > 0.0))
+        if self.sizing != UNITS or closing:
+            if current != 0.0:  # a share or a value is sized afresh: the old position goes first
+                self._close(leg, abs(current), price, time, fx)
+                current = 0.0
             if target == 0.0:
                 return
-        if abs(target) < abs(current):
-            self._close(leg, abs(current) - abs(target), price, time, fx)
-            self.pos[leg] = target  # exactly the target, whatever the subtraction rounded to
+        if self.sizing == UNITS:
+            size = target
+            if abs(size) < abs(current):
+                self._close(leg, abs(current) - abs(size), price, time, fx)
+                self.pos[leg] = size  # exactly the target, whatever the subtraction rounded to
+                return
+        elif self.sizing == EQUITY:
+            size = math.copysign(self._equity_size(leg, abs(target), price, fx, prices), target)
+        else:
+            size = math.copysign(self._notional_size(leg, abs(target), price), target)
+        added = abs(size) - abs(current)
+        if self.sizing != EQUITY:
+            added = self._margin_cut(leg, added, price, fx, prices, time)
+        if added <= 0.0:
+            if self.sizing == EQUITY:
+                self._skip(leg, abs(target), price, time, prices)
             return
+        self._open(leg, added, price, time, fx)
+
+    def _equity_size(self, leg: int, share: float, price: float, fx: float, prices) -> float:
+        """floor(margin_available x leverage x share / (price x (1 + fee))) in lots, the cost per
+        unit written as backtesting.py 0.6.6 writes it (price + commission(share) / share)."""
         spec = self.markets[leg]
-        added = abs(target) - abs(current)
+        cost = spec.notional(1.0, price) + spec.notional(share, price) * self.fee_rate / share
+        if fx != 1.0:
+            cost = cost * fx
+        budget = self.margin_available(prices) * self.leverage * share
+        lot = self.lot[leg]
+        if lot > 0.0:
+            return ((budget / lot) // cost) * lot
+        return budget / cost
+
+    def _notional_size(self, leg: int, value: float, price: float) -> float:
+        """The size worth `value` in the quote currency ($1 contracts for inverse markets, the
+        settle currency for quanto ones), in whole lots."""
+        spec = self.markets[leg]
+        if spec.inverse:
+            units = value
+        elif spec.quanto:
+            units = value / (price * spec.multiplier)
+        else:
+            units = value / price
+        lot = self.lot[leg]
+        return math.floor(units / lot) * lot if lot > 0.0 else units
+
+    def _margin_cut(self, leg: int, added: float, price: float, fx: float, prices, time: int) -> float:
+        """`added` units, or as many whole lots as the margin available allows (event)."""
+        spec = self.markets[leg]
+        unit = spec.notional(1.0, price) * (1.0 + self.fee_rate)
+        if fx != 1.0:
+            unit = unit * fx
+        budget = self.margin_available(prices) * self.leverage
+        if added * unit <= budget:
+            return added
+        lot = self.lot[leg]
+        allowed = ((budget / lot) // unit) * lot if lot > 0.0 else budget / unit
+        if allowed <= 0.0:
+            self._skip(leg, added, price, time, prices)
+            return 0.0
+        self.reduced += 1
+        self.events.append((EV_REDUCED, time, added, allowed, 0.0, leg))
+        return allowed
+
+    def _skip(self, leg: int, wanted: float, price: float, time: int, prices) -> None:
+        """An order the margin allows none of: not placed; flat, the account is out of money."""
+        self.skipped += 1
+        self.events.append((EV_SKIPPED, time, wanted, 0.0, 0.0, leg))
+        if not self.holding():
+            self._broke(time, prices)
+
+    def _broke(self, time: int, prices) -> None:
+        self.halted = True
+        self.intent = [0.0] * len(self.pos)
+        self.events.append((EV_BROKE, time, self.equity(prices), 0.0, 0.0, 0))
+
+    def _open(self, leg: int, added: float, price: float, time: int, fx: float) -> None:
+        spec = self.markets[leg]
+        current = self.pos[leg]
         fee = spec.notional(added, price) * self.fee_rate
         self.cash -= fee * fx
         self.fees_paid += fee * fx
@@ -336,9 +275,22 @@ class Account:
                 self.entry_price[leg] = (held * old + added * price) / (held + added)
             self.entry_fee[leg] += fee
             self.entry_fee_run[leg] += fee * fx
-        self.pos[leg] = target
+        sign = 1.0 if self.intent[leg] > 0.0 else -1.0
+        self.pos[leg] = sign * (abs(current) + added)
 
-    def _close(self, leg: int, size: float, price: float, time: int, fx: float) -> None:
+    def _close(
+        self,
+        leg: int,
+        size: float,
+        price: float,
+        time: int,
+        fx: float,
+        reason: int = REASON_SIGNAL,
+        exit_fee: float | None = None,
+        credit: float = 0.0,
+    ) -> None:
+        """Close `size` of leg's position at `price`. A liquidation gives its own exit fee (the
+        liquidation fee) and `credit`, what the insurance fund covered (run currency)."""
         spec = self.markets[leg]
         current = self.pos[leg]
         held = abs(current)
@@ -346,17 +298,21 @@ class Account:
         entry_price = self.entry_price[leg]
         if size >= held:
             entry_fee, entry_fee_run = self.entry_fee[leg], self.entry_fee_run[leg]
+            funding, funding_run = self.fund_open[leg], self.fund_open_run[leg]
         else:
             share = size / held
             entry_fee = self.entry_fee[leg] * share
             entry_fee_run = self.entry_fee_run[leg] * share
+            funding = self.fund_open[leg] * share
+            funding_run = self.fund_open_run[leg] * share
         if spec.inverse:
             gross = sign * size * (1.0 / entry_price - 1.0 / price)
         elif spec.quanto:
             gross = sign * ((price - entry_price) * spec.multiplier * size)
         else:
             gross = sign * size * (price - entry_price)
-        exit_fee = spec.notional(size, price) * self.fee_rate
+        if exit_fee is None:
+            exit_fee = spec.notional(size, price) * self.fee_rate
         self.cash += (gross - exit_fee) * fx
         self.fees_paid += exit_fee * fx
         fee = entry_fee + exit_fee
@@ -370,26 +326,145 @@ class Account:
                 int(time),
                 price,
                 size,
-                gross - fee,
+                gross - fee - funding + credit / fx,
                 fee,
                 spec.settle,
-                (gross - exit_fee) * fx - entry_fee_run,
+                (gross - exit_fee) * fx - entry_fee_run - funding_run + credit,
+                REASONS[reason],
+                funding,
             )
         )
         if size >= held:
             self.pos[leg] = 0.0
             self.entry_fee[leg] = 0.0
             self.entry_fee_run[leg] = 0.0
+            self.fund_open[leg] = 0.0
+            self.fund_open_run[leg] = 0.0
         else:
             self.pos[leg] = sign * (held - size)
             self.entry_fee[leg] -= entry_fee
             self.entry_fee_run[leg] -= entry_fee_run
+            self.fund_open[leg] -= funding
+            self.fund_open_run[leg] -= funding_run
 
     def close_all(self, prices: Sequence[float], time: int) -> None:
         """Close every open position at `prices` (no slippage: the run's end, not an order)."""
         for leg, current in enumerate(self.pos):
             if current != 0.0:
-                self._close(leg, abs(current), prices[leg], time, self.fx(leg, prices))
+                self._close(leg, abs(current), prices[leg], time, self.fx(leg, prices), REASON_END)
+
+    # -- margin, funding, liquidation ---------------------------------------------------------
+    def margin_used(self, prices: Sequence[float]) -> float:
+        used = 0.0
+        for leg, current in enumerate(self.pos):
+            if current != 0.0:
+                used = (
+                    used
+                    + self.markets[leg].notional(current, prices[leg]) * self.fx(leg, prices) / self.leverage
+                )
+        return used
+
+    def margin_available(self, prices: Sequence[float]) -> float:
+        """max(0, equity - margin used), both at `prices` (backtesting.py's rule)."""
+        return max(0.0, self.equity(prices) - self.margin_used(prices))
+
+    def maintenance(self, prices: Sequence[float]) -> float:
+        total = 0.0
+        for leg, current in enumerate(self.pos):
+            if current != 0.0:
+                total = total + self.mm[leg] * self.markets[leg].notional(current, prices[leg]) * self.fx(
+                    leg, prices
+                )
+        return total
+
+    def fund(self, rates: Sequence[float], prices: Sequence[float]) -> bool:
+        """Each open perpetual position pays sign(size) x rate x notional at `prices` (the
+        candle's open at a funding time). True when anything was paid."""
+        paid = False
+        for leg, current in enumerate(self.pos):
+            rate = rates[leg]
+            if current == 0.0 or rate == 0.0 or not self.funding_on[leg]:
+                continue
+            value = self.markets[leg].notional(current, prices[leg])
+            pay = rate * value if current > 0.0 else -(rate * value)
+            fx = self.fx(leg, prices)
+            self.cash -= pay * fx
+            self.fund_open[leg] += pay
+            self.fund_open_run[leg] += pay * fx
+            self.funding_paid += pay * fx
+            paid = True
+        return paid
+
+    def check_liquidation(
+        self, opens: Sequence[float], highs: Sequence[float], lows: Sequence[float], time: int
+    ) -> bool:
+        """Liquidate every position if equity at the candle's adverse extreme (low for a long,
+        high for a short) is at or below the maintenance margin; True when it happened."""
+        if not self.holding():
+            return False
+        adverse = [
+            (lows[leg] if p > 0.0 else highs[leg]) if p != 0.0 else opens[leg]
+            for leg, p in enumerate(self.pos)
+        ]
+        if self.equity(adverse) > self.maintenance(adverse):
+            return False
+        before = self.equity(opens)
+        if before <= self.maintenance(opens):
+            prices = list(opens)  # the candle opened beyond it
+        elif len(self.pos) == 1:
+            leg0 = self.pos[0]
+            p = liquidation_price(self.markets[0], leg0, self.entry_price[0], self.cash, self.mm[0])
+            lo, hi = (adverse[0], opens[0]) if leg0 > 0.0 else (opens[0], adverse[0])
+            prices = [min(max(p, lo), hi)]
+        else:
+            prices = self._pair_point(opens, adverse)
+        self._liquidate(prices, time, before)
+        return True
+
+    def _pair_point(self, opens, adverse) -> list[float]:
+        """Where, on the way from the open to every leg's adverse extreme at once, equity meets
+        the maintenance margin (bisection)."""
+        lo, hi = 0.0, 1.0
+        for _ in range(BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            at = [o + mid * (a - o) for o, a in zip(opens, adverse, strict=True)]
+            if self.equity(at) > self.maintenance(at):
+                lo = mid
+            else:
+                hi = mid
+        return [o + hi * (a - o) for o, a in zip(opens, adverse, strict=True)]
+
+    def _liquidate(self, prices: list[float], time: int, before: float) -> None:
+        """Close everything at `prices`; what equity is left there is the liquidation fee, a
+        shortfall is the insurance fund's. Then the account is out of money."""
+        left = self.equity(prices)
+        fee_run, cover = max(left, 0.0), max(-left, 0.0)
+        weights = [
+            self.markets[leg].notional(p, prices[leg]) * self.fx(leg, prices) if p != 0.0 else 0.0
+            for leg, p in enumerate(self.pos)
+        ]
+        total = sum(weights)
+        for leg, current in enumerate(self.pos):
+            if current == 0.0:
+                continue
+            share = weights[leg] / total if total > 0.0 else 1.0
+            fx = self.fx(leg, prices)
+            self._close(
+                leg,
+                abs(current),
+                prices[leg],
+                time,
+                fx,
+                REASON_LIQUIDATION,
+                fee_run * share / fx,
+                cover * share,
+            )
+        self.cash = 0.0
+        self.liquidations += 1
+        self.events.append((EV_LIQUIDATED, time, before, 0.0, cover, 0, *prices))
+        self.halted = True
+        self.intent = [0.0] * len(self.pos)
+        self.events.append((EV_BROKE, time, 0.0, 0.0, 0.0, 0))
 
     # -- valuation --------------------------------------------------------------------------
     def unrealized(self, prices: Sequence[float]) -> float:
@@ -412,6 +487,47 @@ class Account:
 
     def snapshot(self) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
         return self.cash, tuple(self.pos), tuple(self.entry_price)
+
+    def figures(self) -> dict:
+        """The account's own figures for the metrics (bots.metrics.compute_metrics)."""
+        return {
+            "funding_paid": self.funding_paid,
+            "liquidations": self.liquidations,
+            "out_of_money": self.halted,
+            "orders_reduced": self.reduced,
+            "orders_skipped": self.skipped,
+            "leverage": self.leverage,
+            "sizing": ("units", "equity", "notional")[self.sizing],
+        }
+
+
+def event_dict(row: Sequence[float], markets: Sequence[MarketSpec], currency: str) -> tuple[str, dict]:
+    """An engine event row as (event type, data) for the sink's on_event."""
+    kind, time, a, b, c, leg = row[:6]
+    time = int(time)
+    symbol = markets[int(leg)].symbol
+    if kind == EV_LIQUIDATED:
+        prices = {m.symbol: float(p) for m, p in zip(markets, row[6:], strict=False)}
+        shown = ", ".join(f"{s} {p:.8g}" for s, p in prices.items())
+        return "liquidated", {
+            "time": time,
+            "market": "+".join(m.symbol for m in markets),
+            "price": prices,
+            "equity_before": float(a),
+            "equity_after": float(b),
+            "insurance": float(c),
+            "currency": currency,
+            "message": f"Liquidated at {shown}: equity {float(a):.8g} -> {float(b):.8g} {currency}.",
+        }
+    if kind == EV_REDUCED:
+        message = (
+            f"order reduced: {symbol} {float(a):.8g} -> {float(b):.8g} (the margin available allows no more)"
+        )
+    elif kind == EV_SKIPPED:
+        message = f"order not placed: {symbol} {float(a):.8g} (no margin available for one lot)"
+    else:
+        message = f"out of money: equity {float(a):.8g} {currency} cannot buy one lot; the run stops trading"
+    return "info", {"time": time, "message": message}
 
 
 def equity_series(

@@ -10,8 +10,7 @@ from typing import Any
 
 from bots import indicators
 from bots.candles import timeframe_seconds
-from bots.runners.backtest import Backtest, load_legs
-from bots.runners.book import Book
+from bots.runners.backtest import Backtest, funding_array, load_legs
 from bots.runners.compiled import CompiledLegs
 from bots.runners.config import RunConfig, make_strategy
 from bots.runners.sink import NullSink, Result, Sink
@@ -27,6 +26,7 @@ def run_grid(
     chunk_seconds: float,
     batch: int = 8,
     keep_trades: bool = True,
+    funding: Any = None,
 ) -> list[Result]:
     """Backtest many configs of one market, timeframe and range (a sweep's runs) at once.
 
@@ -46,23 +46,29 @@ def run_grid(
     sinks = sinks if sinks is not None else [NullSink() for _ in configs]
     if len(sinks) != len(configs):
         raise ValueError(f"{len(sinks)} sinks for {len(configs)} configs.")
-    legs = load_legs(first, feed)
+    strategies = [make_strategy(config) for config in configs]
+    legs, start = load_legs(first, feed, max(max(0, int(s.startup_candles())) for s in strategies))
+    # The markets' rates, shared: a config with funding off pays none of them (its spec says so).
+    paying = next((c for c in configs if any(c.funding_legs())), None)
+    frates = funding_array(paying, legs, funding, feed) if paying is not None else None
     tf = timeframe_seconds(first.timeframe)
     n = len(legs[0])
     shared: CompiledLegs | None = None
     results: list[Result] = []
     with indicators.shared():
-        for start in range(0, len(configs), max(1, batch)):
+        for first_run in range(0, len(configs), max(1, batch)):
             group = []
-            for config, sink in zip(
-                configs[start : start + batch], sinks[start : start + batch], strict=True
+            for config, strategy, sink in zip(
+                configs[first_run : first_run + batch],
+                strategies[first_run : first_run + batch],
+                sinks[first_run : first_run + batch],
+                strict=True,
             ):
-                strategy = make_strategy(config)
                 if shared is None and strategy.uses_rules():
-                    shared = CompiledLegs(Book(config).account, legs)
+                    shared = CompiledLegs(legs, frates)
                 backtest = Backtest(
                     config, strategy, tf, legs, sink, clock, fast_chunk=n, slow_chunk=slow_chunk,
-                    chunk_seconds=chunk_seconds, compiled_arrays=shared,
+                    chunk_seconds=chunk_seconds, start=start, frates=frates, compiled_arrays=shared,
                 )  # fmt: skip
                 group.append(backtest)
             walks = []
@@ -74,7 +80,9 @@ def run_grid(
                 if rules is not None:
                     walks.append((backtest, rules))
             if walks:
-                walked = shared.walk_many([b.account for b, _ in walks], [r for _, r in walks], 0, n, 0, n)
+                walked = shared.walk_many(
+                    [b.account for b, _ in walks], [r for _, r in walks], start, n, 0, n
+                )
                 for (backtest, _), (equity, exposed, _pending) in zip(walks, walked, strict=True):
                     backtest.preset = (equity, exposed)
             for backtest in group:

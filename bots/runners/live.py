@@ -9,20 +9,22 @@ uninterrupted run would have made.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from bots.candles import Candles, concat, timeframe_seconds
+from bots.funding import FundingRates, funding_times, sim_rates
 from bots.metrics import bucket_size, compute_metrics, downsample
 from bots.runners.book import Book
 from bots.runners.config import RunConfig, make_strategy
+from bots.runners.events import Reporter
 from bots.runners.sink import Result, Sink
 from bots.simulator import Trade
 from bots.strategies.base import Bar, Strategy
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 1: before the margin account (read as: no funding, no liquidation yet)
 CHECKPOINT_EQUITY_POINTS = 1000  # the equity curve kept in a checkpoint, extremes kept
 
 
@@ -60,7 +62,10 @@ class _LiveRun:
         report_every: float,
         stop_check_every: float,
         metrics_every: float,
+        funding: Any = None,
+        trade_from: int | None = None,
     ):
+        self.funding, self.trade_from = funding, trade_from
         self.config, self.strategy, self.tf, self.sink, self.clock = config, strategy, tf, sink, clock
         self.report_every, self.stop_check_every, self.metrics_every = (
             report_every,
@@ -80,7 +85,7 @@ class _LiveRun:
         self.exposed = 0
         self.pending: tuple[float, ...] | None = None
         self.last_closes: list[float] | None = None
-        self.reported = 0
+        self.reporter = Reporter(sink, self.account)
         self.resumed_after: int | None = None
         self.last_time: int | None = None
         self.first_time: int | None = None
@@ -132,6 +137,10 @@ class _LiveRun:
                 continue  # stepped before the checkpoint
             if config.range_end is not None and t >= config.range_end:
                 return True
+            if self.trade_from is not None and t < self.trade_from:
+                for leg in range(self.n_legs):  # warm-up: the strategy's history, not traded
+                    self.tails[leg].push(rows[leg])
+                continue
             traded_before = len(account.trades)
             self._step(t, rows)
             if len(account.trades) != traded_before:
@@ -139,14 +148,21 @@ class _LiveRun:
         return False
 
     def _step(self, t: int, rows: list[tuple]) -> None:
-        """Fill what the last candle asked for at this one's open, mark, then ask the strategy."""
+        """At this candle's open: the funding due, the fill the last candle asked for, the
+        liquidation check over its range; mark at its close, then ask the strategy."""
         account = self.account
         opens = [r[1] for r in rows]
         closes = [r[4] for r in rows]
-        if self.pending is not None:
-            for leg, target in enumerate(self.pending):
-                account.fill(leg, target, opens[leg], t, opens)
-            self.pending = None
+        if not account.halted:
+            if self.last_time is not None and account.holding():
+                rates = self._rates_due(self.last_time, t)
+                if rates is not None:
+                    account.fund(rates, opens)
+            if self.pending is not None:
+                for leg, target in enumerate(self.pending):
+                    account.fill(leg, target, opens[leg], t, opens)
+            account.check_liquidation(opens, [r[2] for r in rows], [r[3] for r in rows], t)
+        self.pending = None
         eq = account.equity(closes)
         self.candles += 1
         if self.first_time is None:
@@ -159,6 +175,8 @@ class _LiveRun:
             self.exposed += 1
         self.last_closes = closes
         tail = [self.tails[leg].push(rows[leg]) for leg in range(self.n_legs)]
+        if account.halted:
+            return
         ind = self.strategy.precompute(tail)
         rules = self.strategy.rules(ind, tail)
         bar = Bar(len(tail[0]) - 1, tail, ind, account.positions(), rules)
@@ -167,6 +185,30 @@ class _LiveRun:
             self.sink.on_log(line)
         if bar.targets is not None and tuple(bar.targets) != account.positions():
             self.pending = tuple(bar.targets)
+
+    def _rates_due(self, previous: int, t: int) -> list[float] | None:
+        """Per leg, the funding rates of the funding times in (previous, t] added up (as the
+        backtest adds them per candle); None when no funding time falls there."""
+        config, due, any_due = self.config, [], False
+        for spec, on in zip(config.markets, config.funding_legs(), strict=True):
+            total = 0.0
+            if on and len(funding_times(previous + 1, t + 1, spec.funding_interval_hours)):
+                if self.funding is not None:
+                    if isinstance(self.funding, Mapping):
+                        rates = self.funding.get(spec.symbol, FundingRates.empty()).between(
+                            previous + 1, t + 1
+                        )
+                    else:
+                        rates = self.funding.fetch_funding(spec.symbol, previous + 1, t + 1)
+                elif config.exchange == "sim":
+                    rates = sim_rates(spec.symbol, previous + 1, t + 1, spec.funding_interval_hours)
+                else:
+                    rates = FundingRates.empty()
+                for rate in rates.rates.tolist():
+                    total = total + rate
+                any_due = any_due or len(rates) > 0
+            due.append(total)
+        return due if any_due else None
 
     def _metrics(self) -> dict[str, Any]:
         account = self.account
@@ -181,6 +223,7 @@ class _LiveRun:
             exposed_candles=self.exposed,
             candles=self.candles,
             unrealized_pnl=unreal,
+            **account.figures(),
         )
 
     def _report_due(self, now: float) -> None:
@@ -193,17 +236,14 @@ class _LiveRun:
                 self.last_metrics = now
 
     def _report(self) -> None:
-        sink, trades = self.sink, self.account.trades
-        if len(trades) > self.reported:
-            new = trades[self.reported :]
-            self.reported = len(trades)
-            sink.on_trades(new)
-            for trade in new:
-                sink.on_log(
-                    f"Closed {trade.side} {trade.market} {trade.entry_size:g} @ "
-                    f"{trade.entry_price:.8g} -> {trade.exit_price:.8g}: "
-                    f"{trade.realized_pnl:.8g} {trade.currency}"
-                )
+        sink = self.sink
+        for trade in self.reporter.report():
+            sink.on_log(
+                f"Closed {trade.side} {trade.market} {trade.entry_size:g} @ "
+                f"{trade.entry_price:.8g} -> {trade.exit_price:.8g}: "
+                f"{trade.realized_pnl:.8g} {trade.currency}"
+                + (" (liquidation)" if trade.exit_reason == "liquidation" else "")
+            )
         if self.unsent:
             sink.on_equity(list(self.unsent))
             self.unsent.clear()
@@ -226,7 +266,9 @@ class _LiveRun:
             "last_time": int(self.last_time),
             "candles": self.candles,
             "exposed": self.exposed,
-            "trades": self.reported,
+            "trades": self.reporter.trades,
+            "events": self.reporter.events,
+            "info_told": self.reporter.info_told,
             "pending": list(self.pending) if self.pending is not None else None,
             "last_closes": list(self.last_closes) if self.last_closes is not None else None,
             "account": {
@@ -237,6 +279,12 @@ class _LiveRun:
                 "entry_time": [int(t) for t in account.entry_time],
                 "entry_fee": list(account.entry_fee),
                 "entry_fee_run": list(account.entry_fee_run),
+                "intent": list(account.intent),
+                "fund_open": list(account.fund_open),
+                "fund_open_run": list(account.fund_open_run),
+                "funding_paid": account.funding_paid,
+                "halted": account.halted,
+                "counts": [account.liquidations, account.reduced, account.skipped],
             },
             "tails": [[list(row) for row in tail.candles.rows()] for tail in self.tails],
             "waiting": [[list(row) for _, row in sorted(w.items())] for w in self.waiting],
@@ -245,7 +293,7 @@ class _LiveRun:
 
     def restore(self, state: dict[str, Any], trades: list[Trade]) -> None:
         """Continue from `state` (see `state()`); `trades` are the run's trades reported so far."""
-        if state.get("version") != CHECKPOINT_VERSION:
+        if state.get("version") not in (1, CHECKPOINT_VERSION):
             raise ValueError(f"Unknown checkpoint version {state.get('version')!r}.")
         account = self.account
         saved = state["account"]
@@ -255,8 +303,18 @@ class _LiveRun:
         account.entry_time = [int(v) for v in saved["entry_time"]]
         account.entry_fee = [float(v) for v in saved["entry_fee"]]
         account.entry_fee_run = [float(v) for v in saved["entry_fee_run"]]
+        n = len(account.pos)
+        account.intent = [float(v) for v in saved.get("intent", account.pos)]
+        account.fund_open = [float(v) for v in saved.get("fund_open", [0.0] * n)]
+        account.fund_open_run = [float(v) for v in saved.get("fund_open_run", [0.0] * n)]
+        account.funding_paid = float(saved.get("funding_paid", 0.0))
+        account.halted = bool(saved.get("halted", False))
+        account.liquidations, account.reduced, account.skipped = (
+            int(v) for v in saved.get("counts", [0, 0, 0])
+        )
         account.trades = list(trades)
-        self.reported = len(account.trades)
+        # Events before the checkpoint were told; the account keeps only what comes after.
+        self.reporter = Reporter(self.sink, account, len(account.trades), 0, int(state.get("info_told", 0)))
         self.pending = tuple(state["pending"]) if state["pending"] is not None else None
         self.last_closes = list(state["last_closes"]) if state["last_closes"] is not None else None
         self.candles, self.exposed = int(state["candles"]), int(state["exposed"])
@@ -312,6 +370,8 @@ def run_live(
     metrics_every: float,
     resume: dict[str, Any] | None = None,
     resume_trades: list[Trade] | None = None,
+    funding: Any = None,
+    trade_from: int | None = None,
 ) -> Result:
     """Paper-trade `config` on a live feed until the sink says stop, the feed ends, or
     a candle opens at or after `range_end` (when set). With `resume` (a checkpoint the sink
@@ -334,6 +394,8 @@ def run_live(
         report_every=report_every,
         stop_check_every=stop_check_every,
         metrics_every=metrics_every,
+        funding=funding,
+        trade_from=trade_from,
     )
     if resume is not None:
         live.restore(resume, resume_trades or [])

@@ -94,9 +94,10 @@ class Strategy:
 
     Trading logic, in three hooks shared by backtests and live sessions:
     - `window()`: how many candles (ending at the current one) the indicators need.
+    - `startup_candles()`: the history read before the first traded candle (the warm-up;
+      `window() - 1` by default).
     - `precompute(legs)`: indicator arrays over whole candle arrays, each row computed from the
-      last `window()` rows only (see bots.indicators), NaN until enough candles of the run
-      exist: there is no warm-up from before the range, live or backtest.
+      last `window()` rows only (see bots.indicators), NaN until enough candles exist.
     - `on_candle(bar)`: called after each closed candle; sets target net positions, filled at
       the next candle's open. The default follows `rules()`.
     `rules(ind, legs)` may describe the decisions as a small state machine over positions;
@@ -120,6 +121,12 @@ class Strategy:
     def window(self) -> int:
         """Candles of history (including the current one) one row of `precompute` needs."""
         return 1
+
+    def startup_candles(self) -> int:
+        """Candles of history before the first traded one that the indicators need (warm-up):
+        a backtest reads them from before range_start, a live session fetches them before
+        its first live candle, so both decide at their first candle as a longer run would."""
+        return max(0, int(self.window()) - 1)
 
     def precompute(self, legs: Sequence[Candles]) -> dict[str, np.ndarray]:
         """Indicator arrays aligned with the candles (one entry per candle)."""
