@@ -33,7 +33,7 @@ from bots.exchanges.registry import exchange_can, exchange_class, get_exchange
 from bots.funding import FundingRates
 from bots.funding import archived as funding_archived
 from bots.funding import download as funding_download_into
-from bots.markets import Listing
+from bots.markets import Listing, MarketSpec
 
 log = logging.getLogger(__name__)
 
@@ -281,15 +281,25 @@ def archive_span(*, exchange: str, symbol: str, timeframe: str) -> tuple[int, in
     return int(first), int(last) + timeframe_seconds(timeframe)
 
 
-def funding_load(exchange: str, symbols: list[str], start: int, end: int) -> dict[str, FundingRates]:
-    """The funding rates of [start, end) per symbol: computed by a generated exchange (sim),
-    else what `download_candles --funding` archived (none for a market never downloaded, or
-    not a perpetual); never from the network."""
-    if exchange_can(exchange, Capability.GENERATED):
-        source = get_exchange(exchange)
-        return {symbol: source.fetch_funding(symbol, start, end) for symbol in symbols}
+def funding_load(
+    exchange: str, symbols: list[str], start: int, end: int, *, specs: dict[str, MarketSpec] | None = None
+) -> dict[str, FundingRates]:
+    """The funding rates of [start, end) per symbol: computed by a generated exchange (sim's
+    Exchange.fetch_funding), else what `download_candles --funding` archived (none for a market
+    never downloaded); never from the network. A market whose spec in `specs` (its row's) is
+    no perpetual has none."""
+    specs = specs or {}
+    source = get_exchange(exchange) if exchange_can(exchange, Capability.GENERATED) else None
     root = str(settings.DATA_ROOT)
-    return {symbol: funding_archived(root, exchange, symbol, start, end) for symbol in symbols}
+    out = {}
+    for symbol in symbols:
+        if symbol in specs and not specs[symbol].perpetual:
+            out[symbol] = FundingRates.empty()
+        elif source is not None:
+            out[symbol] = source.fetch_funding(symbol, start, end)
+        else:
+            out[symbol] = funding_archived(root, exchange, symbol, start, end)
+    return out
 
 
 def funding_download(*, exchange: str, symbol: str, start: int, end: int, progress=None) -> int:

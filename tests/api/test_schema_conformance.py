@@ -294,6 +294,9 @@ def _reads(path: str, real: dict) -> list[tuple[dict, dict]]:
             ]
         if path == "/api/compare/":
             queries = [{"runs": ",".join(map(str, real["runs"][:8]))}]
+        if path == "/api/funding/":  # the rates of the session's (first) market over its range
+            window = {"from": session.range_start, "to": session.range_end} if session.range_start else {}
+            queries = [{"exchange": session.exchange, "market": session.market.split("+")[0], **window}]
         calls += [(path_parameters, query) for query in queries]
     if "{strategy_id}" in path:
         calls = [({"strategy_id": strategy_id}, {}) for strategy_id in real["strategies"]]

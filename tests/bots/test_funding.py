@@ -63,8 +63,8 @@ def test_sim_rates_stay_within_a_hundredth_of_a_percent_and_differ_by_market():
 
 
 def test_sim_rate_is_the_documented_formula():
-    seed = int.from_bytes(hashlib.sha256(b"funding:ETHUSD").digest()[:4], "little")
-    phase = 2 * np.pi * seed / 2**32
+    hashed = int.from_bytes(hashlib.sha256(b"funding:ETHUSD").digest()[:4], "little")
+    phase = 2 * np.pi * hashed / 2**32
     t = T0 + 16 * HOUR
     d = t / 86400
     expected = 0.0001 * (
