@@ -4,7 +4,8 @@ Cross margin, one account (docs/engine.md): after each candle's fills, when the 
 candle's adverse extreme (its low for a long, its high for a short) is at or below the
 maintenance margin m x notional, every position closes at the liquidation price, where
 equity equals the maintenance margin; that margin left is the liquidation fee, so equity is 0
-after it. A candle that opens beyond the liquidation price liquidates at its open; past the
+after it. The `liquidated` event's equity_before is the equity at that candle's open. A
+candle that opens beyond the liquidation price liquidates at its open; past the
 bankruptcy price (equity 0) the account still ends at 0 and the insurance fund covers the rest.
 Then the run is out of money: no further order, equity 0 to the end.
 
@@ -197,7 +198,10 @@ def test_liquidation_at_the_hand_computed_price_with_the_margin_left_as_fee(name
     assert event["time"] == trade.exit_time
     assert event["market"] == case.market.symbol
     assert event["price"] == {case.market.symbol: pytest.approx(p, rel=1e-12)}
-    assert event["equity_before"] == pytest.approx(margin_left, rel=1e-9)
+    # Before: the equity at the liquidated candle's open, the last one before the fall.
+    opened = case.candles[case.liquidated_at][0]
+    before = case.balance - entry_fee + case.market.pnl(case.size, entry, opened)
+    assert event["equity_before"] == pytest.approx(before, rel=1e-12)
     assert event["equity_after"] == pytest.approx(0.0, abs=1e-12 * case.balance)
     assert event["insurance"] == pytest.approx(0.0, abs=1e-12 * case.balance)
     assert event["currency"] == case.market.settle
@@ -224,8 +228,11 @@ def test_a_gap_past_the_bankruptcy_price_clamps_at_zero_and_insurance_covers_the
     assert trade.fee == pytest.approx(95 * 100 * FEE)  # no margin left to charge
     (event,) = sink.of("liquidated")
     assert event["price"] == {"TESTUSD": GAP}
+    assert event["equity_before"] == pytest.approx(-shortfall, rel=1e-12)
     assert event["equity_after"] == 0.0
     assert event["insurance"] == pytest.approx(shortfall, rel=1e-12)
+    # The insurance fund's share is not the trade's loss: the account lost its balance.
+    assert trade.realized_pnl == pytest.approx(-1000.0, rel=1e-12)
     assert_out_of_money(result, sink, 1000.0, 3)
 
 
