@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,16 @@ TYPE_HELP = {
 }
 # Fields of the services' errors that have an input of the same meaning here.
 ERROR_FIELDS = {"range_start": "start_date", "range_end": "end_date"}
+# The account's inputs (docs/engine.md): same names in the form, the services and the API.
+ACCOUNT_FIELDS = ("leverage", "sizing", "maintenance_margin_pct", "funding")
+SIZING_CHOICES = (
+    ("units", "Units", "contracts (or base units)."),
+    ("equity", "Share of equity", "a fraction in (0, 1] of the margin available."),
+    ("notional", "Notional", "the position's value in the quote currency."),
+)
+# Funding is tri-state: blank follows the market (on where it is a perpetual).
+FUNDING_CHOICES = (("", "Market default"), ("on", "On"), ("off", "Off"))
+FUNDING_VALUES = {"on": True, "off": False}
 
 
 @dataclass
@@ -92,6 +103,10 @@ class SessionForm:
         self.end_date = data.get("end_date") or (today - timedelta(days=1)).isoformat()
         self.name = data.get("name") or ""
         self.today = today.isoformat()
+        self.leverage = str(data.get("leverage", "1"))
+        self.sizing = str(data.get("sizing") or "units")
+        self.maintenance_margin_pct = str(data.get("maintenance_margin_pct") or "")
+        self.funding = str(data.get("funding") or "")
 
     # --- building ----------------------------------------------------------------------------
 
@@ -106,6 +121,7 @@ class SessionForm:
         }
         for name, value in (session.strategy_params or {}).items():
             initial[f"param_{name}"] = "" if value is None else str(value)
+        initial.update(_account_initial(session))
         if session.range_start is not None:
             initial["start_date"] = _date_of(session.range_start)
         if session.range_end is not None:
@@ -176,6 +192,8 @@ class SessionForm:
                 continue  # the strategy's default applies
             params[f.name] = _typed(raw, (self.strategy.param_schema["properties"][f.name]).get("type"))
         data["strategy_params"] = params
+        if data["type"] != SessionType.SCRAPER:
+            data.update(self._account_data())
         if data["type"] == SessionType.BACKTEST:
             start = _midnight(self.data.get("start_date") or "")
             end = _midnight(self.data.get("end_date") or "")
@@ -190,6 +208,38 @@ class SessionForm:
             data["range_start"], data["range_end"] = start, end
         return data
 
+    def _account_data(self) -> dict[str, Any]:
+        """Leverage, sizing, maintenance margin and funding as submitted (an input the request
+        lacks is left to the services' default; a blank margin or funding is the market's)."""
+        data: dict[str, Any] = {}
+        raw = {name: self.data.get(name) for name in ACCOUNT_FIELDS if name in self.data}
+        if (raw.get("leverage") or "").strip():
+            data["leverage"] = _typed(raw["leverage"].strip(), "integer")
+        if raw.get("sizing"):
+            data["sizing"] = raw["sizing"]
+        if "maintenance_margin_pct" in raw:
+            margin = (raw["maintenance_margin_pct"] or "").strip()
+            data["maintenance_margin_pct"] = _typed(margin, "integer") if margin else None
+        if "funding" in raw:
+            funding = raw["funding"] or ""
+            # An unknown value goes as typed, so the services name the field.
+            data["funding"] = FUNDING_VALUES.get(funding, funding) if funding else None
+        return data
+
+    @property
+    def sizing_choices(self) -> list[dict[str, Any]]:
+        return [
+            {"value": value, "label": label, "help": help_text, "selected": value == self.sizing}
+            for value, label, help_text in SIZING_CHOICES
+        ]
+
+    @property
+    def funding_choices(self) -> list[dict[str, Any]]:
+        return [
+            {"value": value, "label": label, "selected": value == self.funding}
+            for value, label in FUNDING_CHOICES
+        ]
+
     def add_service_errors(self, errors: dict[str, list[str]], message: str = "") -> None:
         """Place InvalidInput.errors next to their inputs; the rest above the buttons."""
         params = {f.name: f for f in self.param_fields}
@@ -198,7 +248,7 @@ class SessionForm:
             if key.startswith("strategy_params.") and key.split(".", 1)[1] in params:
                 params[key.split(".", 1)[1]].errors.extend(messages)
                 placed = True
-            elif key in ("type", "market", "strategy", "name", "strategy_params"):
+            elif key in ("type", "market", "strategy", "name", "strategy_params", *ACCOUNT_FIELDS):
                 self.errors.setdefault(key, []).extend(messages)
                 placed = True
             elif key in ERROR_FIELDS:
@@ -220,6 +270,24 @@ class SessionForm:
             {"value": value, "label": label, "help": TYPE_HELP[value], "checked": value == self.type}
             for value, label in SessionType.choices
         ]
+
+
+def _plain_number(value: Any) -> str:
+    """A stored Decimal as typed: 2, not 2.00; 0.35, not 0.3500."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def _account_initial(session: Session) -> dict[str, str]:
+    """The modal's account inputs from a session (an edit, a clone)."""
+    margin, funding = session.maintenance_margin_pct, session.funding
+    return {
+        "leverage": _plain_number(session.leverage),
+        "sizing": session.sizing or "units",
+        "maintenance_margin_pct": "" if margin is None else _plain_number(margin),
+        "funding": "" if funding is None else ("on" if funding else "off"),
+    }
 
 
 def _typed(raw: str, kind: str | None) -> Any:

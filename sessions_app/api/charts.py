@@ -18,7 +18,7 @@ from sessions_app.api.views import DATA, Operation, answer, endpoint, session_fo
 from sessions_app.errors import InvalidInput
 from sessions_app.representations import TIMEFRAME_CHOICES, TRADE_SIDES, UNIX, Choice, Field, Shape
 from sessions_app.selectors import ChartWindow
-from sessions_app.selectors.charts import DEFAULT_POINTS, MAX_POINTS
+from sessions_app.selectors.charts import DEFAULT_POINTS, MARKER_KINDS, MAX_POINTS
 
 # A chart needs at least two candles to be one; more than MAX_POINTS are clamped (as limit is).
 MIN_POINTS = 2
@@ -67,7 +67,11 @@ MARKER = Shape(
         Field("time", int, f"When the trade entered or exited ({UNIX})."),
         Field("side", Choice(TRADE_SIDES)),
         Field("price", float, nullable=True),
-        Field("kind", Choice(["entry", "exit"])),
+        Field(
+            "kind",
+            Choice(list(MARKER_KINDS)),
+            "entry; exit; liquidation: the exit of a trade closed by a liquidation.",
+        ),
         Field("trade_id", int),
         Field("pnl", float, "The trade's realized PnL, on its exit marker.", nullable=True),
     ),

@@ -28,6 +28,8 @@ DEFAULT_POINTS, MAX_POINTS = 2000, 10_000
 # A live session's chart opens on the candles before its start too, so its first minutes have
 # some context: six hours, or a thousand candles of a faster timeframe (1s: 17 minutes).
 LIVE_CONTEXT_SECONDS, LIVE_CONTEXT_CANDLES = 6 * 3600, 1000
+# A marker's kind: a trade's entry, its exit, or its exit by a liquidation (drawn apart).
+MARKER_KINDS = ("entry", "exit", "liquidation")
 
 
 def _session_range(session: Session, run: Run | None, symbol: str) -> tuple[int, int] | None:
@@ -82,7 +84,8 @@ def _leg(session: Session, market: str | None) -> str:
 
 
 def _markers(session: Session, run: Run | None, symbol: str, start: int, end: int) -> list[dict[str, Any]]:
-    """An entry and an exit marker for each trade of the run that opened or closed in [start, end)."""
+    """An entry and an exit marker for each trade of the run that opened or closed in [start, end);
+    the exit of a trade a liquidation closed is of kind "liquidation"."""
     if run is None or end <= start:
         return []
     trades = Trade.objects.filter(run=run).filter(
@@ -101,13 +104,14 @@ def _markers(session: Session, run: Run | None, symbol: str, start: int, end: in
         "exit_time",
         Cast("exit_price", FloatField()),
         Cast("realized_pnl", FloatField()),
+        "exit_reason",
     )
     sql, params = query.query.sql_with_params()
     with connections[query.db].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     markers = []
-    for trade_id, side, entry_time, entry_price, exit_time, exit_price, pnl in rows:
+    for trade_id, side, entry_time, entry_price, exit_time, exit_price, pnl, exit_reason in rows:
         if start <= entry_time < end:
             markers.append(
                 {
@@ -125,7 +129,7 @@ def _markers(session: Session, run: Run | None, symbol: str, start: int, end: in
                     "time": exit_time,
                     "side": side,
                     "price": exit_price,
-                    "kind": "exit",
+                    "kind": "liquidation" if exit_reason == Trade.ExitReason.LIQUIDATION else "exit",
                     "trade_id": trade_id,
                     "pnl": pnl,
                 }

@@ -167,3 +167,84 @@ SERIES_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b
 def series_colour(k: int) -> str:
     """The colour of the k-th compared run."""
     return SERIES_COLOURS[int(k) % len(SERIES_COLOURS)]
+
+
+@register.filter
+def ratio(value, places: int = 2) -> str:
+    """Sharpe, Sortino, Calmar: "—" when undefined (null), else the figure."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    return intcomma(f"{number:.{int(places)}f}")
+
+
+def _plain_price(value) -> str:
+    """27,350.5 (no trailing zeros; the trades table shows prices at full width)."""
+    text = price(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+# How a trade ended (its exit_reason), as the trades table says it.
+EXIT_REASONS = {"signal": "Signal", "end": "End", "liquidation": "Liquidation"}
+
+
+@register.filter
+def exit_reason(trade) -> str:
+    """Signal / End / Liquidation for a closed trade, "—" while it is open."""
+    if getattr(trade, "exit_time", None) is None:
+        return "—"
+    reason = getattr(trade, "exit_reason", None) or "signal"
+    return EXIT_REASONS.get(reason, reason.replace("_", " ").capitalize())
+
+
+@register.filter
+def liquidation_text(data) -> str:
+    """A `liquidated` event in words: "Liquidated at 27,350.5: equity 1,000.00 -> 0.00 USD"."""
+    data = data if isinstance(data, dict) else {}
+    currency = str(data.get("currency") or "")
+    prices = data.get("price")
+    if isinstance(prices, dict):
+        legs = list(prices.items())
+        where = (
+            _plain_price(legs[0][1])
+            if len(legs) == 1
+            else ", ".join(f"{symbol} {_plain_price(value)}" for symbol, value in legs)
+        )
+    else:
+        where = _plain_price(prices)
+    # Both amounts at the currency's precision (8 places for bitcoin), the code said once.
+    before = amount(data.get("equity_before"), currency).removesuffix(f" {currency}")
+    after = amount(data.get("equity_after"), currency)
+    text = f"Liquidated at {where}: equity {before} -> {after}"
+    insurance = _number(data.get("insurance"))
+    if insurance:
+        text += f" (the insurance fund covered {amount(insurance, currency)})"
+    return text
+
+
+@register.filter
+def plain(value) -> str:
+    """A stored Decimal as typed: 2, not 2.00; 0.35, not 0.3500."""
+    number = _number(value)
+    if number is None:
+        return "--"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return f"{number:g}"
+
+
+@register.filter
+def leverage(value) -> str:
+    """2x; 1x when none was set."""
+    return f"{plain(value if value not in (None, '') else 1)}x"
+
+
+SIZINGS = {"units": "Units", "equity": "Share of equity", "notional": "Notional"}
+
+
+@register.filter
+def sizing(value) -> str:
+    """The modal's label of a sizing mode (units when none was set)."""
+    return SIZINGS.get(value or "units", str(value))

@@ -207,6 +207,8 @@
   // Every trade is drawn, folded per candle: one ▲ below it for its long entries, one ▼ above
   // for its short entries, one ● above for its exits (green when together they made money), so a year of trades
   // on 6-hour candles does not bury the price under stacks of markers. The tooltip lists them.
+  // A liquidation is never folded into the exits: a red square marked "L", full size even
+  // among dense markers, so a wiped-out account shows at any zoom.
   PriceChart.prototype.drawMarkers = function () {
     var p = this.palette, self = this, out = [];
     this.byBar = new Map();
@@ -222,12 +224,18 @@
     var dense = this.byBar.size > this.bars.length / 3 && this.bars.length > 200;
     var size = dense ? 0.35 : 1;
     var up = dense ? rgba(p.pos, 0.55) : p.pos, down = dense ? rgba(p.neg, 0.55) : p.neg;
+    var liquidations = 0;
     this.byBar.forEach(function (trades, bar) {
-      var longs = 0, shorts = 0, exits = 0, pnl = 0;
+      var longs = 0, shorts = 0, exits = 0, pnl = 0, liquidated = 0;
       trades.forEach(function (m) {
         if (m.kind === "entry") { if (m.side === "long") longs++; else shorts++; }
+        else if (m.kind === "liquidation") liquidated++;
         else { exits++; pnl += m.pnl || 0; }
       });
+      if (liquidated) {
+        liquidations += liquidated;
+        out.push({ time: bar, position: "aboveBar", shape: "square", color: p.neg, text: "L", size: 1 });
+      }
       if (longs) out.push({ time: bar, position: "belowBar", shape: "arrowUp", color: up, size: size });
       if (shorts) out.push({ time: bar, position: "aboveBar", shape: "arrowDown", color: down, size: size });
       // Exits above the candle (never on its body, which they would hide).
@@ -236,6 +244,7 @@
     out.sort(function (a, b) { return a.time - b.time; });
     this.markers.setMarkers(out);
     this.el.dataset.markerShapes = String(out.length);
+    this.el.dataset.liquidations = String(liquidations);
   };
 
   PriceChart.prototype.hover = function (param) {
@@ -251,8 +260,9 @@
     }
     var trades = (this.byBar && this.byBar.get(param.time)) || [];
     trades.slice(0, 6).forEach(function (m) {
-      var text = "Trade #" + m.trade_id + " · " + m.side + " " + m.kind + " @ " + fmt(m.price) + " · " + isoTime(m.time);
-      if (m.kind === "exit" && m.pnl !== null) text += " · PnL " + (m.pnl >= 0 ? "+" : "") + fmt(m.pnl);
+      var what = m.kind === "liquidation" ? "LIQUIDATED" : m.kind;
+      var text = "Trade #" + m.trade_id + " · " + m.side + " " + what + " @ " + fmt(m.price) + " · " + isoTime(m.time);
+      if (m.kind !== "entry" && m.pnl !== null) text += " · PnL " + (m.pnl >= 0 ? "+" : "") + fmt(m.pnl);
       lines.push(text);
     });
     if (trades.length > 6) lines.push("… and " + (trades.length - 6) + " more trades in this candle");
