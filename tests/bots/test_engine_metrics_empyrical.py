@@ -13,9 +13,11 @@ import empyrical
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import T0
+from conftest import T0, make_candles
 
+from bots.markets import MarketSpec
 from bots.metrics import compute_metrics, daily_returns, max_drawdown_pct
+from bots.runner import ListSink, RunConfig, run_backtest
 
 DAY = 86_400
 YEAR = 365
@@ -151,3 +153,39 @@ def test_one_day_has_no_sharpe_or_sortino_but_a_calmar_when_it_fell():
     got, want = metrics(times, equity, 10_000.0), expected(returns)
     assert want["sharpe"] is None and want["sortino"] is None
     assert_close(got, want)
+
+
+def test_a_liquidated_backtests_ratios_are_empyricals_on_its_equity_until_it_stopped():
+    """A 10x long liquidated on its fourth day of hourly candles: the runner's metrics are
+    empyrical's on the daily returns of its equity up to the liquidation."""
+    i = np.arange(24 * 6 + 1, dtype=float)
+    prices = 100 - 0.09 * i + 1.5 * np.sin(i / 5)
+    candles = make_candles(prices[:-1], prices[1:], tf=3600)
+    market = MarketSpec(
+        "TESTUSD", "TEST", "USD", "USD", "linear", 0.01, lot_size=0, maintenance_margin_pct=0.5
+    )
+    config = RunConfig(
+        strategy="Scripted",
+        params={"plan": {str(T0): 95}},
+        markets=[market],
+        exchange="local",
+        timeframe="1h",
+        initial_balance=1000.0,
+        fee_bps=10.0,
+        leverage=10,
+        funding=False,
+        strategy_packages=("scripted_strategies",),
+    )
+    result = run_backtest(config, candles, ListSink())
+    (trade,) = result.trades
+    assert trade.exit_reason == "liquidation"
+    assert 3 <= (trade.exit_time - T0) // DAY <= 4
+    *points, _ = result.equity  # the last point is the run's end, after the last candle
+    assert len(points) == len(candles)  # every close (no downsampling at this length)
+    times, values = (np.array(col) for col in zip(*points, strict=True))
+    returns = reference_returns(times, values, 1000.0)
+    assert returns[-1] == -1.0
+    got, want = result.metrics, expected(returns)
+    assert want["sharpe"] is not None and want["sortino"] is not None and want["calmar"] is not None
+    assert_close(got, want)
+    assert got["max_drawdown"] == want["max_drawdown"] == 100.0
