@@ -230,6 +230,30 @@ def _skip(leg, wanted, time, prices, acct, book, spec, events, ne):
 
 
 @_jit
+def _sized(sizing, target, price, fx, prices, k, mult, lot, acct, book, spec, conf):
+    """Account._equity_size / _notional_size: the signed size a share of equity or a value is."""
+    if sizing == EQUITY:
+        share = abs(target)
+        cost = notional(k, mult, 1.0, price) + notional(k, mult, share, price) * conf[C_FEE] / share
+        if fx != 1.0:
+            cost = cost * fx
+        budget = _margin_available(acct, book, spec, conf, prices) * conf[C_LEV] * share
+        if lot > 0.0:
+            return math.copysign(((budget / lot) // cost) * lot, target)
+        return math.copysign(budget / cost, target)
+    value = abs(target)
+    if k == INVERSE:
+        units = value
+    elif k == QUANTO:
+        units = value / (price * mult)
+    else:
+        units = value / price
+    if lot > 0.0:
+        return math.copysign(math.floor(units / lot) * lot, target)
+    return math.copysign(units, target)
+
+
+@_jit
 def fill(leg, target, old, open_price, time, prices, acct, book, spec, conf, trades, nt, events, ne):
     """Account.fill: the strategy's position of `leg` goes from `old` to `target`."""
     if acct[A_HALTED] != 0.0 or target == old:
@@ -265,28 +289,8 @@ def fill(leg, target, old, open_price, time, prices, acct, book, spec, conf, tra
                                book, spec, conf, trades, nt)  # fmt: skip
             book[B_POS, leg] = size
             return trades, nt, events, ne
-    elif sizing == EQUITY:
-        share = abs(target)
-        cost = notional(k, mult, 1.0, price) + notional(k, mult, share, price) * conf[C_FEE] / share
-        if fx != 1.0:
-            cost = cost * fx
-        budget = _margin_available(acct, book, spec, conf, prices) * conf[C_LEV] * share
-        if lot > 0.0:
-            size = math.copysign(((budget / lot) // cost) * lot, target)
-        else:
-            size = math.copysign(budget / cost, target)
     else:
-        value = abs(target)
-        if k == INVERSE:
-            units = value
-        elif k == QUANTO:
-            units = value / (price * mult)
-        else:
-            units = value / price
-        if lot > 0.0:
-            size = math.copysign(math.floor(units / lot) * lot, target)
-        else:
-            size = math.copysign(units, target)
+        size = _sized(sizing, target, price, fx, prices, k, mult, lot, acct, book, spec, conf)
     added = abs(size) - abs(current)
     if sizing != EQUITY:
         unit = notional(k, mult, 1.0, price) * (1.0 + conf[C_FEE])

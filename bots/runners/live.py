@@ -131,16 +131,16 @@ class _LiveRun:
             for w in waiting:  # a time some market skipped will never be complete
                 for old in [k for k in w if k < t]:
                     del w[old]
-            if config.range_start is not None and t < config.range_start:
-                continue
             if self.resumed_after is not None and t <= self.resumed_after:
                 continue  # stepped before the checkpoint
-            if config.range_end is not None and t >= config.range_end:
-                return True
             if self.trade_from is not None and t < self.trade_from:
                 for leg in range(self.n_legs):  # warm-up: the strategy's history, not traded
                     self.tails[leg].push(rows[leg])
                 continue
+            if config.range_start is not None and t < config.range_start:
+                continue
+            if config.range_end is not None and t >= config.range_end:
+                return True
             traded_before = len(account.trades)
             self._step(t, rows)
             if len(account.trades) != traded_before:

@@ -86,6 +86,7 @@ def test_a_quanto_trade_pays_price_points_times_multiplier_times_contracts(
         initial_balance=1.0,
         fee_bps=7.5,
         slippage_bps=0.0,
+        leverage=5,  # 1,000 contracts are worth ~3 XBT: margin for them
         strategy_packages=("scripted_strategies",),
     )
     result = run_backtest(config, [candles], ListSink())

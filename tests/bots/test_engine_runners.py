@@ -13,7 +13,7 @@ from conftest import T0
 from bots import archive, runner
 from bots.candles import TIMEFRAMES
 from bots.exchanges.sim import SimExchange
-from bots.runner import ListSink, NoDataError, RunConfig, run_backtest, run_live, run_scraper
+from bots.runner import ListSink, NoDataError, RunConfig, make_strategy, run_backtest, run_live, run_scraper
 
 sim = SimExchange()
 
@@ -46,6 +46,12 @@ def config(strategy, params, market, timeframe="1m", candles=3000, **kwargs):
     )
 
 
+def warm_start(cfg) -> int:
+    """Where a live feed starts so the run has the backtest's warm-up: startup_candles before
+    range_start (the candles before it are warm-up: run_live(..., trade_from=range_start))."""
+    return cfg.range_start - make_strategy(cfg).startup_candles() * TIMEFRAMES[cfg.timeframe]
+
+
 CASES = [
     ("TestBot", {"threshold": 0.3, "position_size": 100}, "XBTUSD", "1s"),
     ("SmaCross", {"n1": 5, "n2": 12, "position_size": 2}, "ETHUSD", "1m"),
@@ -70,10 +76,15 @@ def test_a_live_session_makes_the_backtests_trades(strategy, params, market, tim
     tf = TIMEFRAMES[timeframe]
     clock = FakeClock(T0 + 2000 * tf + 0.3)  # 2,000 candles in the past, the rest live
     feed = sim.live(
-        [m.symbol for m in cfg.markets], timeframe, start=T0, clock=clock, sleep=clock.sleep, tick=tf / 3
+        [m.symbol for m in cfg.markets],
+        timeframe,
+        start=warm_start(cfg),
+        clock=clock,
+        sleep=clock.sleep,
+        tick=tf / 3,
     )
     sink = ListSink()
-    live = run_live(cfg, feed, sink)
+    live = run_live(cfg, feed, sink, trade_from=T0)
     assert len(backtest.trades) > 5
     assert live.trades == backtest.trades == sink.trades
     assert live.metrics == backtest.metrics
@@ -88,9 +99,9 @@ def test_a_live_session_on_the_real_clock_makes_the_backtests_trades():
     cfg = RunConfig.for_market(
         "TestBot", params, "XBTUSD", timeframe="1s", range_start=start, range_end=end, initial_balance=1.0
     )
-    feed = sim.live(["XBTUSD"], "1s", start=start)
+    feed = sim.live(["XBTUSD"], "1s", start=warm_start(cfg))
     sink = ListSink()
-    live = run_live(cfg, feed, sink)
+    live = run_live(cfg, feed, sink, trade_from=start)
     assert time.time() >= end + 1  # the last candle closed in real time
     backtest = run_backtest(cfg, sim, ListSink())
     assert live.candles == backtest.candles == 30
@@ -226,7 +237,8 @@ def test_a_per_candle_strategy_also_trades_the_same_live():
     cfg = config("Slow", {}, "SOLUSD", candles=600, strategy_packages=("slow_strategy",))
     backtest = run_backtest(cfg, sim, ListSink())
     clock = FakeClock(T0 + 600 * 60 + 1)
-    live = run_live(cfg, sim.live(["SOLUSD"], "1m", start=T0, clock=clock, sleep=clock.sleep), ListSink())
+    feed = sim.live(["SOLUSD"], "1m", start=warm_start(cfg), clock=clock, sleep=clock.sleep)
+    live = run_live(cfg, feed, ListSink(), trade_from=T0)
     assert len(backtest.trades) > 50 and live.trades == backtest.trades
 
 

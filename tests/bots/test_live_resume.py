@@ -9,7 +9,7 @@ from conftest import T0
 
 from bots.candles import TIMEFRAMES
 from bots.exchanges.sim import SimExchange
-from bots.runner import ListSink, RunConfig, run_backtest
+from bots.runner import ListSink, RunConfig, make_strategy, run_backtest
 from bots.runners import live
 
 sim = SimExchange()
@@ -40,7 +40,9 @@ class KillingSink(ListSink):
 
 def per_candle_feed(cfg: RunConfig, after: int | None = None):
     """The session's candles one closed candle at a time (what the live feed yields)."""
-    legs = [sim.candles(m.symbol, cfg.timeframe, cfg.range_start, cfg.range_end) for m in cfg.markets]
+    # From the warm-up on, as a live session fetches it (run: trade_from=range_start).
+    begin = cfg.range_start - make_strategy(cfg).startup_candles() * TIMEFRAMES[cfg.timeframe]
+    legs = [sim.candles(m.symbol, cfg.timeframe, begin, cfg.range_end) for m in cfg.markets]
     for k in range(len(legs[0])):
         if after is not None and legs[0].time[k] <= after:
             continue
@@ -58,6 +60,7 @@ def run(cfg, feed, sink, resume=None, trades=None):
         metrics_every=1e9,
         resume=resume,
         resume_trades=trades,
+        trade_from=cfg.range_start,
     )
 
 
