@@ -9,10 +9,12 @@ replaying the candles it missed. See docs/operations.md.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import close_old_connections
@@ -20,6 +22,7 @@ from django.utils import timezone
 
 from bots import runner as engine
 from bots.candles import timeframe_seconds
+from bots.strategies.registry import get_strategy
 from sessions_app import selectors, services
 from sessions_app.models import Run, Session, Status
 from sessions_app.outages import DATABASE_DOWN, until_database
@@ -204,11 +207,14 @@ class LiveRunner(ABC):
             sink.resumed_event()
         run = runs[0]
         feed_start = self._resume(run, markets)
+        config = run_config(session, run, markets)
+        if feed_start is None:
+            feed_start = self._fresh_start(config)
         sink.begin_run(run, resumed=resumed)
         feed = exchange_get(session.exchange).live(
             [m.symbol for m in markets], session.timeframe, start=feed_start
         )
-        result = self._engine(run_config(session, run, markets), feed)
+        result = self._engine(config, feed)
         if sink.handback or sink.disowned:
             return DISOWNED if sink.disowned else SUSPENDED
         sink.end_run(result, Status.STOPPED)
@@ -216,7 +222,11 @@ class LiveRunner(ABC):
         return Status.STOPPED
 
     def _resume(self, run: Run, markets: list) -> int | None:
-        """Before the run starts again: the time the feed starts from (None: from now)."""
+        """Before the run starts again: the time the feed starts from (None: not resumed)."""
+        return None
+
+    def _fresh_start(self, config: engine.RunConfig) -> int | None:
+        """A run that does not resume: the time the feed starts from (None: from now)."""
         return None
 
     @abstractmethod
@@ -252,6 +262,7 @@ class PaperRunner(LiveRunner):
 
     resume: dict | None = None
     resume_trades: list | None = None
+    trade_from: int | None = None  # the first live candle's open; the feed's earlier ones warm up
 
     def _resume(self, run: Run, markets: list) -> int | None:
         if not run.checkpoint:
@@ -264,8 +275,36 @@ class PaperRunner(LiveRunner):
         # The feed catches up from the candle after the checkpoint: the missed ones replay.
         return self.resume["last_time"] + timeframe_seconds(self.session.timeframe)
 
+    def _fresh_start(self, config: engine.RunConfig) -> int:
+        """The strategy's startup_candles before the first live candle: the feed catches up on
+        them at once, the engine fills the strategy's window with them (no trade), and the
+        strategy can trade on its first closed live candle."""
+        tf = timeframe_seconds(config.timeframe)
+        first = math.ceil(time.time() / tf) * tf  # the next candle to open
+        if config.range_start is not None:
+            first = max(first, -(-int(config.range_start) // tf) * tf)
+        warmup = int(get_strategy(config.strategy, config.strategy_packages)(config.params).startup_candles())
+        self.trade_from = first
+        if warmup:
+            self.sink.log(
+                f"Warm-up: the {warmup} {config.timeframe} candles before the first live candle "
+                f"({_iso(first)}) are fetched first; trading starts with it."
+            )
+        return first - warmup * tf
+
     def _engine(self, config: engine.RunConfig, feed) -> engine.Result:
-        return engine.run_live(config, feed, self.sink, resume=self.resume, resume_trades=self.resume_trades)
+        return engine.run_live(
+            config,
+            feed,
+            self.sink,
+            resume=self.resume,
+            resume_trades=self.resume_trades,
+            trade_from=self.trade_from,
+        )
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat()
 
 
 def _trade_dict(trade) -> dict[str, Any]:

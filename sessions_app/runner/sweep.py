@@ -29,7 +29,15 @@ from bots.archive import check_times
 from bots.strategies.registry import get_strategy
 from sessions_app import selectors, services
 from sessions_app.models import Run, Session, Status
-from sessions_app.runner.inputs import market_specs, run_config, session_candles
+from sessions_app.runner.inputs import (
+    candles_start,
+    in_range,
+    market_specs,
+    run_config,
+    session_candles,
+    startup_candles,
+    warmup_shortfall,
+)
 from sessions_app.runner.monitor import Monitor
 from sessions_app.runner.sink import progress_forget
 from sessions_app.runner.sweep_sink import SweepSink
@@ -50,6 +58,7 @@ class SweepRunner:
         self.session, self.worker = session, worker
         self.markets: list = []
         self.candles: dict | None = None  # loaded once, when some run is left to compute
+        self._warmup: int | None = None
 
     def execute(self) -> str | None:
         """The claimed session prepared, then runs computed; the final status when this
@@ -140,15 +149,25 @@ class SweepRunner:
             sent = services.session_chunks_send(session_id=session.pk, count=chunks)
             sink.log(f"{left} runs to compute, shared with {sent} more chunk tasks on the backtest queue")
 
+    @property
+    def warmup(self) -> int:
+        """Candles before range_start the session's runs read (the largest startup_candles of
+        its runs), the same for every process of the sweep."""
+        if self._warmup is None:
+            self._warmup = startup_candles(self.session)
+        return self._warmup
+
     def _fingerprint(self) -> str:
-        """Once per session: every run of a sweep reads the same candles. Known without loading
-        them for generated candles and for archive files unchanged since the last hash."""
+        """Once per session: every run of a sweep reads the same candles, the warm-up before
+        range_start included. Known without loading them for generated candles and for archive
+        files unchanged since the last hash."""
         session = self.session
+        start = candles_start(session, self.warmup)
         probe = candles_fingerprint_probe(
             exchange=session.exchange,
             symbols=[m.symbol for m in self.markets],
             timeframe=session.timeframe,
-            start=session.range_start,
+            start=start,
             end=session.range_end,
         )
         if probe.fingerprint is not None:
@@ -157,7 +176,7 @@ class SweepRunner:
         return candles_fingerprint(
             exchange=session.exchange,
             timeframe=session.timeframe,
-            start=session.range_start,
+            start=start,
             end=session.range_end,
             candles=self.candles,
             probe=probe,
@@ -252,16 +271,21 @@ class SweepRunner:
         return False
 
     def _candles_load(self, *, check: bool) -> None:
-        self.candles = session_candles(self.session, self.markets)
+        """The runs' candles, warm-up included; the progress counts the range's alone."""
+        self.candles = session_candles(self.session, self.markets, warmup=self.warmup)
         if check:
             self._data_check()
-        self.sink.candle_count = max((len(legs) for legs in self.candles.values()), default=0)
+            for line in warmup_shortfall(self.session, self.candles, self.warmup):
+                self.sink.log(line)
+        self.sink.candle_count = max(
+            (in_range(self.session, legs) for legs in self.candles.values()), default=0
+        )
 
     def _data_check(self) -> None:
         """Missing candles are told in the events; a range with no data at all fails clearly."""
         session = self.session
         for symbol, legs in self.candles.items():
-            if len(legs) == 0:
+            if in_range(session, legs) == 0:
                 raise ValueError(
                     f"No {session.timeframe} candles for {symbol} on {session.exchange} between "
                     f"{_iso(session.range_start)} and {_iso(session.range_end)}; "
