@@ -120,6 +120,8 @@ def fill_trades(user):
                 1,
                 0.5,
                 0.01,
+                "signal",
+                0.0,
             )
         )
         if len(batch) == 50_000:

@@ -52,6 +52,14 @@ SORTED_FIELDS = (
 )
 
 
+class Sizing(models.TextChoices):
+    """What a strategy's position_size means (docs/engine.md, "Margin")."""
+
+    UNITS = "units", "Units (contracts or coins)"
+    EQUITY = "equity", "Fraction of the margin available"
+    NOTIONAL = "notional", "Value in the quote currency"
+
+
 class Session(models.Model):
     """One trading session: a live test, a backtest (maybe a sweep of runs) or a market scraper."""
 
@@ -67,6 +75,15 @@ class Session(models.Model):
     initial_balance = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     fee_bps = models.DecimalField(max_digits=8, decimal_places=4, default=7.5)
     slippage_bps = models.DecimalField(max_digits=8, decimal_places=4, default=0)
+    # The account (one cross-margin account per run): leverage up to the markets' maximum,
+    # what position_size means, the maintenance margin in percent (null: each market's own)
+    # and funding (null: paid where the market is a perpetual).
+    leverage = models.DecimalField(max_digits=10, decimal_places=4, default=1, db_default=1)
+    sizing = models.CharField(
+        max_length=10, choices=Sizing.choices, default=Sizing.UNITS, db_default=Sizing.UNITS
+    )
+    maintenance_margin_pct = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    funding = models.BooleanField(null=True, blank=True)
     # A backtest sweep: param name -> list of values; the product of the lists is the runs.
     sweep = models.JSONField(null=True, blank=True)
 
@@ -102,7 +119,8 @@ class Session(models.Model):
     total_pnl = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
     win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, db_default=0)
     max_drawdown = models.DecimalField(max_digits=10, decimal_places=4, default=0, db_default=0)
-    sharpe = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    # Null while undefined (under two days of equity, no variance).
+    sharpe = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     progress_done = models.BigIntegerField(default=0)
     progress_total = models.BigIntegerField(null=True, blank=True)
 
@@ -193,7 +211,7 @@ class Run(models.Model):
     total_pnl = models.DecimalField(max_digits=20, decimal_places=8, default=0)
     win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     max_drawdown = models.DecimalField(max_digits=10, decimal_places=4, default=0)
-    sharpe = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    sharpe = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)  # null: undefined
     # Every metric the engine computes (profit_factor, fees_paid, ...) and the downsampled equity curve.
     metrics = models.JSONField(default=dict)
     equity = models.JSONField(default=list)
@@ -227,10 +245,15 @@ class Trade(models.Model):
         LONG = "long"
         SHORT = "short"
 
+    class ExitReason(models.TextChoices):
+        SIGNAL = "signal"  # the strategy closed it
+        END = "end"  # closed at the end of the run (or by a stop)
+        LIQUIDATION = "liquidation"
+
     # What a trade is, in one order: bulk inserts, exports and archives all use it.
     VALUE_FIELDS = (
         "market", "side", "entry_time", "entry_price", "entry_size", "exit_time", "exit_price",
-        "exit_size", "realized_pnl", "fee",
+        "exit_size", "realized_pnl", "fee", "exit_reason", "funding",
     )  # fmt: skip
 
     # No index of its own: idx_trade_run_time_id starts with run_id (and one index less to
@@ -246,6 +269,13 @@ class Trade(models.Model):
     exit_size = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
     realized_pnl = models.DecimalField(max_digits=24, decimal_places=10, default=0)
     fee = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+    # Table defaults too: rows written by raw inserts of the old shape (restores of older
+    # archives) get them.
+    exit_reason = models.CharField(
+        max_length=12, choices=ExitReason.choices, default=ExitReason.SIGNAL, db_default=ExitReason.SIGNAL
+    )
+    # Funding paid while open, in the settle currency (positive: paid), already in realized_pnl.
+    funding = models.DecimalField(max_digits=24, decimal_places=10, default=0, db_default=0)
 
     class Meta:
         db_table = "trades"

@@ -21,7 +21,7 @@ from typing import Any
 
 from bots.candles import TIMEFRAMES
 from bots.exchanges.registry import exchange_names
-from sessions_app.models import Run, Session, SessionEvent, SessionType, Status, Trade
+from sessions_app.models import Run, Session, SessionEvent, SessionType, Sizing, Status, Trade
 from strategies_app.models import Market, Strategy
 
 SESSION_TYPES = SessionType.values
@@ -29,6 +29,8 @@ STATUSES = Status.values
 TIMEFRAME_CHOICES = list(TIMEFRAMES)
 EXCHANGE_CHOICES = list(exchange_names())  # the registry's, as validation reads them
 TRADE_SIDES = Trade.Side.values
+EXIT_REASONS = Trade.ExitReason.values
+SIZINGS = Sizing.values
 UNIX = "Unix seconds"
 
 
@@ -158,7 +160,7 @@ ENGINE_METRICS = Shape(
     "EngineMetrics",
     "Every metric the engine computes for a run (bots.metrics.compute_metrics; docs/engine.md "
     "defines each). A metric that is undefined for the run is null: profit_factor without a "
-    "losing trade, sharpe under two days of equity.",
+    "losing trade, sharpe, sortino and calmar under two days of equity or without variance.",
     tuple(
         Field(name, kind, help, nullable=nullable, optional=True)
         for name, kind, help, nullable in (
@@ -170,7 +172,9 @@ ENGINE_METRICS = Shape(
             ("trade_count", int, "Closed trades.", False),
             ("win_rate", float, "Winning trades in percent.", False),
             ("max_drawdown", float, "Largest fall of equity from a peak, in percent.", False),
-            ("sharpe", float, "Annualised, from daily returns; null under two days.", True),
+            ("sharpe", float, "Annualised from daily mark-to-market returns; null: undefined.", True),
+            ("sortino", float, "As sharpe, over the downside deviation; null when undefined.", True),
+            ("calmar", float, "Annualised return / max drawdown; null when undefined.", True),
             ("profit_factor", float, "Gross wins / gross losses; null without a losing trade.", True),
             ("avg_trade", float, "", False),
             ("best_trade", float, "", False),
@@ -179,6 +183,13 @@ ENGINE_METRICS = Shape(
             ("exposure_pct", float, "Candles with a position open, in percent.", False),
             ("unrealized_pnl", float, "", False),
             ("candles", int, "", False),
+            ("funding_paid", float, "Funding paid, in the run's currency (< 0: received).", False),
+            ("liquidations", int, "Times the account was liquidated.", False),
+            ("out_of_money", bool, "Equity could not buy one lot any more: the run stopped trading.", False),
+            ("orders_reduced", int, "Orders cut to the margin available.", False),
+            ("orders_skipped", int, "Orders not placed: no margin available for one lot.", False),
+            ("leverage", float, "", False),
+            ("sizing", Choice(SIZINGS), "What position_size meant.", False),
             ("imported", bool, "Worked out from an imported trades file.", False),
         )
     ),
@@ -247,6 +258,19 @@ SESSION = Shape(
         _num("slippage_bps"),
         Field("sweep", SWEEP, nullable=True),
         Field("reuse", bool, "Identical completed runs are copied, not computed again."),
+        _num("leverage", "1 to the markets' max_leverage."),
+        Field(
+            "sizing",
+            Choice(SIZINGS),
+            'What position_size means: units, a fraction of the margin available ("equity") or a value in the quote currency ("notional").',
+        ),
+        _num("maintenance_margin_pct", "Percent of the notional; null: each market's own.", nullable=True),
+        Field(
+            "funding",
+            bool,
+            "Funding paid on perpetuals; null: on where the market is a perpetual.",
+            nullable=True,
+        ),
         Field("range_start", int, f"Backtests only ({UNIX}).", nullable=True),
         Field("range_end", int, f"Backtests only ({UNIX}).", nullable=True),
         Field("status", Choice(STATUSES)),
@@ -264,7 +288,7 @@ SESSION = Shape(
         _num("total_pnl"),
         _num("win_rate"),
         _num("max_drawdown"),
-        _num("sharpe", "The column: 0 while undefined (the run's metrics hold null)."),
+        _num("sharpe", "The best run's; null while undefined.", nullable=True),
         Field("progress_done", int),
         Field("progress_total", int, nullable=True),
         Field("progress", PROGRESS, given=True),
@@ -303,7 +327,7 @@ RUN = Shape(
         _num("total_pnl"),
         _num("win_rate"),
         _num("max_drawdown"),
-        _num("sharpe", "The column: 0 while undefined (metrics.sharpe is null)."),
+        _num("sharpe", "Null while undefined.", nullable=True),
         Field("metrics", ENGINE_METRICS, "Every metric the engine computes (profit_factor, fees_paid, ...)."),
     ),
 )
@@ -321,8 +345,10 @@ TRADE = Shape(
         Field("exit_time", int, f"Exit ({UNIX}); null until it happens.", nullable=True),
         _num("exit_price", nullable=True),
         _num("exit_size", nullable=True),
-        _num("realized_pnl"),
+        _num("realized_pnl", "Net of the fees and the funding."),
         _num("fee"),
+        Field("exit_reason", Choice(EXIT_REASONS), "signal, end (the run's end or a stop) or liquidation."),
+        _num("funding", "Funding paid while open, in the settle currency (negative: received)."),
     ),
 )
 
@@ -365,6 +391,11 @@ MARKET = Shape(
         Field("contract_type", Choice(Market.ContractType.values)),
         _num("tick_size"),
         _num("multiplier", "Quanto: settle-currency units per point of price per contract; 1 otherwise."),
+        _num("lot_size", "Sizes by equity or notional are whole multiples of it; 0: any size."),
+        _num("max_leverage"),
+        _num("maintenance_margin_pct", "Percent of the notional."),
+        Field("perpetual", bool, "A perpetual swap: open positions pay funding."),
+        _num("funding_interval_hours", "Hours between funding times, from 00:00 UTC."),
         Field("active", bool),
     ),
 )

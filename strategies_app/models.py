@@ -59,7 +59,7 @@ class Market(models.Model):
     # The account rules the engine applies to the market (bots.markets.MarketSpec): sizes in
     # whole lots (0: any size), leverage up to max_leverage, liquidation below
     # maintenance_margin_pct percent of the notional, funding every funding_interval_hours on a
-    # perpetual. From the exchange's metadata (refresh_markets), else the seed list's values.
+    # perpetual. From the exchange's metadata (refresh_markets), else KNOWN_MARKETS' values.
     lot_size = models.DecimalField(max_digits=24, decimal_places=12, default=0)
     max_leverage = models.DecimalField(max_digits=10, decimal_places=4, default=100)
     maintenance_margin_pct = models.DecimalField(max_digits=8, decimal_places=4, default=Decimal("0.5"))

@@ -15,7 +15,8 @@ class PairTradeBot(Strategy):
     description = "Statistical arbitrage between two markets"
     supported_types = ["test", "backtest"]
     supported_markets = ["XBTUSD+ETHUSD", "XBTUSD+SOLUSD"]
-    default_params = {"spread_threshold": 2.0, "lookback": 100, "position_size": 100}
+    # A position within 1x of the default balance on every sim market it trades.
+    default_params = {"spread_threshold": 2.0, "lookback": 100, "position_size": 1}
     legs = 2
     param_schema = {
         "type": "object",

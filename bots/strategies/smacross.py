@@ -18,7 +18,8 @@ class SmaCross(Strategy):
     )
     supported_types = ["test", "backtest"]
     supported_markets = ["*"]
-    default_params = {"n1": 10, "n2": 20, "position_size": 1}
+    # A position within 1x of the default balance on every sim market it trades.
+    default_params = {"n1": 10, "n2": 20, "position_size": 0.05}
     param_schema = {
         "type": "object",
         "properties": {

@@ -19,7 +19,8 @@ class TestBot(Strategy):
     description = "Simple test strategy for single market"
     supported_types = ["test", "backtest"]
     supported_markets = ["XBTUSD", "ETHUSD", "SOLUSD"]
-    default_params = {"threshold": 0.5, "position_size": 100}
+    # A position within 1x of the default balance on every sim market it trades.
+    default_params = {"threshold": 0.5, "position_size": 1}
     param_schema = {
         "type": "object",
         "properties": {

@@ -25,6 +25,7 @@ from sessions_app.representations import (
     EXCHANGE_CHOICES,
     SESSION,
     SESSION_TYPES,
+    SIZINGS,
     SWEEP,
     TIMEFRAME_CHOICES,
     UNIX,
@@ -65,6 +66,35 @@ def _text(max_length: int, help_text: str = "") -> serializers.CharField:
     )
 
 
+# The account's fields, the same in a creation, a change and a clone.
+def _leverage(default: str = "default 1") -> serializers.FloatField:
+    return serializers.FloatField(
+        required=False, allow_null=True, help_text=f"1 to the markets' max_leverage; {default}."
+    )
+
+
+def _sizing(default: str = 'default "units"') -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=SIZINGS,
+        required=False,
+        allow_null=True,
+        help_text='What position_size means: "units", "equity" (a fraction in (0, 1] of the margin '
+        f'available) or "notional" (a value in the quote currency); {default}.',
+    )
+
+
+def _maintenance_margin_pct(default: str = "default null: each market's own") -> serializers.FloatField:
+    return serializers.FloatField(
+        required=False, allow_null=True, help_text=f"0 to 100 (percent); {default}."
+    )
+
+
+def _funding(default: str = "default null: paid where the market is a perpetual") -> serializers.BooleanField:
+    return serializers.BooleanField(
+        required=False, allow_null=True, help_text=f"Funding on or off; {default}."
+    )
+
+
 class SessionUpdateSerializer(serializers.Serializer):
     """Name, notes and notify_url always; the configuration only while the session is created."""
 
@@ -100,6 +130,10 @@ class SessionUpdateSerializer(serializers.Serializer):
     reuse = serializers.BooleanField(
         required=False, allow_null=True, help_text="Default true: copy identical completed runs."
     )
+    leverage = _leverage()
+    sizing = _sizing()
+    maintenance_margin_pct = _maintenance_margin_pct()
+    funding = _funding()
     name = _text(255, 'Generated ("BTC Test #3") when missing.')
     notes = _text(10_000)
     notify_url = _text(500, "Where to POST when the session ends; http or https.")
@@ -120,6 +154,10 @@ class SessionCloneSerializer(serializers.Serializer):
     notify_url = _text(500, "Default: the source's.")
     strategy_params = NullableObjectField(required=False, help_text="Merged over the source's params.")
     reuse = serializers.BooleanField(required=False, allow_null=True, help_text="Default: the source's.")
+    leverage = _leverage("default: the source's")
+    sizing = _sizing("default: the source's")
+    maintenance_margin_pct = _maintenance_margin_pct("default: the source's")
+    funding = _funding("default: the source's")
 
 
 # --- answers ------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ HEADER = (
     "exit_size",
     "realized_pnl",
     "fee",
+    "exit_reason",
+    "funding",
 )
 
 
@@ -67,6 +69,8 @@ def _lines(rows: Iterable[tuple[Run, tuple]]) -> Iterator[str]:
         exit_size,
         realized_pnl,
         fee,
+        exit_reason,
+        funding,
     ) in rows:
         yield writer.writerow(
             (
@@ -84,6 +88,8 @@ def _lines(rows: Iterable[tuple[Run, tuple]]) -> Iterator[str]:
                 _plain(exit_size),
                 _plain(realized_pnl),
                 _plain(fee),
+                exit_reason,
+                _plain(funding),
             )
         )
 

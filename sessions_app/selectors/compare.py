@@ -32,7 +32,7 @@ class ComparedRun:
             "total_pnl": float(run.total_pnl),
             "win_rate": float(run.win_rate),
             "max_drawdown": float(run.max_drawdown),
-            "sharpe": float(run.sharpe),
+            "sharpe": None if run.sharpe is None else float(run.sharpe),
         }
 
 

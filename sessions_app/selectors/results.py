@@ -83,7 +83,7 @@ def session_metrics(session: Session, run: Run | None) -> dict[str, Any]:
         "total_pnl": float(session.total_pnl),
         "win_rate": float(session.win_rate),
         "max_drawdown": float(session.max_drawdown),
-        "sharpe": float(session.sharpe),
+        "sharpe": None if session.sharpe is None else float(session.sharpe),
     }
     if run is not None:
         metrics.update(run.metrics or {})

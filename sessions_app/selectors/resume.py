@@ -25,7 +25,8 @@ def engine_trades(rows: list[tuple]) -> list[EngineTrade]:
     currency is taken as stored when the market settles in it (every single-market run)."""
     trades = []
     for row in rows:
-        _, market, side, entry_time, entry_price, entry_size, exit_time, exit_price, exit_size, pnl, fee = row
+        (_, market, side, entry_time, entry_price, entry_size, exit_time, exit_price, exit_size, pnl, fee,
+         exit_reason, funding) = row  # fmt: skip
         currency = market_spec(market).settle
         trades.append(
             EngineTrade(
@@ -39,6 +40,8 @@ def engine_trades(rows: list[tuple]) -> list[EngineTrade]:
                 exit_size=float(exit_size) if exit_size is not None else None,
                 realized_pnl=float(pnl),
                 fee=float(fee),
+                exit_reason=exit_reason,
+                funding=float(funding),
                 currency=currency,
                 run_pnl=float(pnl),
             )

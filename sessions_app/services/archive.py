@@ -12,7 +12,8 @@ object (ASCII, one trade per line so it can be written and checked in batches):
      "trade_columns": ["id", "run_id", ...], "trades": [[...], ...]}
 
 Rows hold every concrete field by attname; Decimals are strings, datetimes ISO 8601 with their
-offset, JSON fields as they are; each value comes back through its field's `to_python`.
+offset, JSON fields as they are; each value comes back through its field's `to_python`. Fields
+added since (`ADDED_FIELDS`) may be absent: they come back as their stated value.
 The trades file is not archived: a restore regenerates it from the trades.
 """
 
@@ -36,6 +37,15 @@ TRADES_OPENING = b',"trades":['
 # ASCII: no byte of a value is a newline, so one trade per line holds. NaN and infinities (a
 # profit factor can be one) are kept as Python's json writes and reads them.
 JSON_FORM = {"separators": (",", ":"), "ensure_ascii": True}
+
+
+# Fields added since version 1 of the format came out, with the value (in JSON form) an archive
+# written before them stands for: such an archive is restored with it (the engine of the time
+# ran unlevered, sized in units and paid no funding; its trades all closed on a signal).
+ADDED_FIELDS: dict[str, dict[str, Any]] = {
+    "Session": {"leverage": "1", "sizing": "units", "maintenance_margin_pct": None, "funding": False},
+    "Trade": {"exit_reason": "signal", "funding": "0"},
+}
 
 
 def model_fields(model: type[models.Model]) -> list[models.Field]:
@@ -83,6 +93,7 @@ def row_to_json(model: type[models.Model], row: dict) -> dict:
 def row_from_json(path: Path, model: type[models.Model], row: Any, label: str) -> dict:
     if not isinstance(row, dict):
         raise archive_refused(path, f"{label} must be an object")
+    row = {**ADDED_FIELDS.get(model.__name__, {}), **row}
     expected = attnames(model)
     missing = [name for name in expected if name not in row]
     unknown = sorted(set(row) - set(expected))

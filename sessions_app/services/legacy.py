@@ -18,7 +18,7 @@ from bots.candles import timeframe_seconds
 from bots.metrics import compute_metrics
 from sessions_app.errors import InvalidInput
 from sessions_app.list_totals import sessions_changed
-from sessions_app.models import Run, Session, SessionType, Status
+from sessions_app.models import Run, Session, SessionType, Status, Trade
 from sessions_app.services.events import event_record
 from sessions_app.services.progress import session_results_save
 from sessions_app.services.runs import config_hash
@@ -321,6 +321,9 @@ def _session_create(
             float(t.exit_size),
             float(t.realized_pnl),
             float(t.fee),
+            # The old system closed every trade on a signal and knew no funding.
+            Trade.ExitReason.SIGNAL.value,
+            0.0,
         )
         for t in trades
     ]

@@ -17,10 +17,11 @@ from sessions_app.data_files import stored_data_path
 from sessions_app.errors import Conflict, InvalidInput, Unavailable
 from sessions_app.list_totals import sessions_changed
 from sessions_app.models import Run, Session, SessionType, Status, TypeLock
+from sessions_app.services.accounts import ACCOUNT_FIELDS
 from sessions_app.services.events import event_record
 from sessions_app.services.finish import session_finish
 from sessions_app.services.queueing import SESSION_RUN, task_send
-from sessions_app.services.runs import config_hash
+from sessions_app.services.runs import config_hash, session_market_specs
 from sessions_app.services.validation import (
     CONFIG_FIELDS,
     TEXT_FIELDS,
@@ -97,16 +98,18 @@ def session_delete(*, session: Session) -> None:
 
 
 def session_clone(*, session: Session, user=None, data: Mapping[str, Any] | None = None) -> Session:
-    """A new `created` session with the source's config; `name` and (merged) params may change."""
+    """A new `created` session with the source's config; `name`, the account (leverage,
+    sizing, maintenance margin, funding) and (merged) params may change."""
     data = dict(data or {})
-    fields_refuse_unknown(data, ("name", "notes", "notify_url", "strategy_params", "reuse"))
+    fields_refuse_unknown(data, ("name", "notes", "notify_url", "strategy_params", "reuse", *ACCOUNT_FIELDS))
     overrides = data.get("strategy_params")
     if overrides is not None and not isinstance(overrides, dict):
         raise InvalidInput.from_errors({"strategy_params": ["Must be an object of parameter values."]})
     config = {field: getattr(session, field) for field in CONFIG_FIELDS}
     config["strategy_params"] = {**(session.strategy_params or {}), **(overrides or {})}
-    if "reuse" in data:  # checked with the rest by session_create
-        config["reuse"] = data["reuse"]
+    for field in ("reuse", *ACCOUNT_FIELDS):  # checked with the rest by session_create
+        if field in data:
+            config[field] = data[field]
     clone = session_create(
         user=user,
         data={
@@ -228,10 +231,11 @@ def _runs_create(session: Session) -> None:
     """One run per parameter set: one for a plain session, the sweep's product for a sweep."""
     base = session.strategy_params or {}
     combinations = sweep_combinations(session.sweep) if session.sweep else [{}]
+    markets = session_market_specs(session)
     runs = {}
     for combination in combinations:
         params = {**base, **combination}
-        runs.setdefault(config_hash(session, params), params)  # duplicate values: one run
+        runs.setdefault(config_hash(session, params, markets), params)  # duplicate values: one run
     Run.objects.bulk_create(
         Run(session=session, config_hash=digest, params=params) for digest, params in runs.items()
     )

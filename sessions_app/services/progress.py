@@ -141,7 +141,7 @@ def session_best_save(*, session: Session) -> None:
 
 def result_fields(metrics: dict) -> dict:
     """The metrics the run and session rows keep in columns, each clamped to what its column
-    holds (a non-finite number as 0)."""
+    holds (a non-finite number as 0); sharpe null where the engine has none (undefined)."""
 
     def clamp(value, limit):
         value = float(value or 0)
@@ -154,7 +154,7 @@ def result_fields(metrics: dict) -> dict:
         "total_pnl": clamp(metrics.get("total_pnl"), 1e11),
         "win_rate": clamp(metrics.get("win_rate"), 100),
         "max_drawdown": clamp(metrics.get("max_drawdown"), 1e5),
-        "sharpe": clamp(metrics.get("sharpe"), 1e7),
+        "sharpe": None if metrics.get("sharpe") is None else clamp(metrics.get("sharpe"), 1e7),
     }
 
 

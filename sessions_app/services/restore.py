@@ -19,6 +19,7 @@ from sessions_app.errors import Conflict
 from sessions_app.list_totals import scopes_changed, sessions_changed, trades_scope
 from sessions_app.models import Run, Session, SessionEvent, Trade
 from sessions_app.services.archive import (
+    ADDED_FIELDS,
     ARCHIVE_FORMAT,
     ARCHIVE_KEYS,
     ARCHIVE_VERSION,
@@ -143,10 +144,19 @@ def _archive_parse(path: Path, document: dict):
         raise archive_refused(path, "log must be text or null")
 
     columns = document["trade_columns"]
+    added = ADDED_FIELDS["Trade"]
+    if isinstance(columns, list):  # an archive from before a trade field was added
+        columns = [*columns, *(name for name in added if name not in columns)]
     if not isinstance(columns, list) or sorted(map(str, columns)) != sorted(attnames(Trade)):
         raise archive_refused(path, f"trade_columns must be {', '.join(attnames(Trade))}")
     if not isinstance(document["trades"], list):
         raise archive_refused(path, "trades must be a list of rows")
+    missing = columns[len(document["trade_columns"]) :]
+    if missing:
+        defaults = [added[name] for name in missing]
+        document["trades"] = [
+            [*raw, *defaults] if isinstance(raw, list) else raw for raw in document["trades"]
+        ]
     if "trade_count" in document and document["trade_count"] != len(document["trades"]):
         raise archive_refused(
             path, f"trade_count says {document['trade_count']}, the file holds {len(document['trades'])}"

@@ -3,18 +3,23 @@ a run copied from an identical completed one instead of being computed again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from bots.runner import canonical_hash
+from bots.markets import MarketSpec, market_spec
+from bots.runner import RunConfig
 from sessions_app.models import Run, Session, Status, Trade
 from sessions_app.services.progress import result_fields, session_best_save
 from sessions_app.services.retry import deadlock_retried
+from strategies_app.models import Market
 
-# Parts of a config that make a run what it is; sha256 of their canonical JSON is its hash.
+# The session's fields that make a run what it is, with its params and its markets' account
+# rules (lot, maintenance margin, perpetual); sha256 of RunConfig.canonical() is its hash.
 HASHED_FIELDS = (
     "strategy",
     "market",
@@ -25,16 +30,54 @@ HASHED_FIELDS = (
     "initial_balance",
     "fee_bps",
     "slippage_bps",
+    "leverage",
+    "sizing",
+    "maintenance_margin_pct",
+    "funding",
 )
 
 
-def config_hash(session: Session, params: dict[str, Any]) -> str:
-    """The engine's hash (bots.runner.canonical_hash) of everything that makes the run, so a
-    run and its RunConfig carry the same identity."""
-    canonical = {field: getattr(session, field) for field in HASHED_FIELDS}
-    for field in ("initial_balance", "fee_bps", "slippage_bps"):
-        canonical[field] = float(canonical[field])
-    return canonical_hash({**canonical, "params": params})
+def session_market_specs(session: Session) -> list[MarketSpec]:
+    """The engine's spec of each leg, from the session exchange's market rows (the engine's own
+    list for a symbol without one: an imported legacy session's)."""
+    legs = session.market.split("+")
+    rows = {m.symbol: m for m in Market.objects.filter(exchange=session.exchange, symbol__in=legs)}
+    return [rows[leg].spec() if leg in rows else market_spec(leg) for leg in legs]
+
+
+def engine_config(session: Session, params: dict[str, Any], markets: Sequence[MarketSpec]) -> RunConfig:
+    """The engine's config of one run of the session: what the worker runs and what its hash
+    is over (one definition for both)."""
+    return RunConfig(
+        strategy=session.strategy,
+        params=params,
+        markets=list(markets),
+        exchange=session.exchange,
+        timeframe=session.timeframe,
+        range_start=session.range_start,
+        range_end=session.range_end,
+        initial_balance=float(session.initial_balance or 0),
+        fee_bps=float(session.fee_bps),
+        slippage_bps=float(session.slippage_bps),
+        leverage=float(session.leverage),
+        sizing=session.sizing,
+        maintenance_margin_pct=_float_or_none(session.maintenance_margin_pct),
+        funding=session.funding,
+        strategy_packages=tuple(settings.STRATEGY_PACKAGES),
+    )
+
+
+def config_hash(session: Session, params: dict[str, Any], markets: Sequence[MarketSpec] | None = None) -> str:
+    """The engine's hash (RunConfig.config_hash) of everything that makes the run, so a run and
+    its RunConfig carry the same identity. `markets`: the session's specs, when the caller has
+    them (session_market_specs otherwise)."""
+    if markets is None:
+        markets = session_market_specs(session)
+    return engine_config(session, params, markets).config_hash()
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def runs_reuse(*, session: Session, pairs: list[tuple[Run, Run]], worker: str, pid: int) -> None:

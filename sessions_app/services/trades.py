@@ -23,7 +23,7 @@ TRADE_COLUMNS = ("run_id", *Trade.VALUE_FIELDS)
 # A trade's amounts as the trades table keeps them (DECIMAL(24, 10): under 1e14 in size).
 _AMOUNT_AT = {
     name: 1 + Trade.VALUE_FIELDS.index(name)
-    for name in ("entry_price", "entry_size", "exit_price", "exit_size", "realized_pnl", "fee")
+    for name in ("entry_price", "entry_size", "exit_price", "exit_size", "realized_pnl", "fee", "funding")
 }
 _AMOUNT_FIELD = Trade._meta.get_field("entry_size")
 TRADE_AMOUNT_LIMIT = 10.0 ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)
@@ -120,8 +120,8 @@ def _mysql_values(rows: list[tuple], quoted: dict[str, str]) -> str:
     return ",".join(
         f"({run:d},{text(market)},{text(side)},{entry_time:d},{_double(entry_price)},{_double(entry_size)},"
         f"{'NULL' if exit_time is None else format(exit_time, 'd')},{_double_or_null(exit_price)},"
-        f"{_double_or_null(exit_size)},{_double(realized_pnl)},{_double(fee)})"
-        for run, market, side, entry_time, entry_price, entry_size, exit_time, exit_price, exit_size, realized_pnl, fee in rows
+        f"{_double_or_null(exit_size)},{_double(realized_pnl)},{_double(fee)},{text(exit_reason)},{_double(funding)})"
+        for run, market, side, entry_time, entry_price, entry_size, exit_time, exit_price, exit_size, realized_pnl, fee, exit_reason, funding in rows
     )
 
 
@@ -140,7 +140,7 @@ def _double_or_null(value: float | None) -> str:
     return "NULL" if value is None else _double(value)
 
 
-# SQLite: rows per INSERT statement (11 parameters each, far below its 32,766 limit); about
+# SQLite: rows per INSERT statement (13 parameters each, far below its 32,766 limit); about
 # 100 is where the measured rate stops rising.
 SQLITE_ROWS_PER_INSERT = 100
 
@@ -215,7 +215,9 @@ def trades_file_write(*, session: Session, rows: list[tuple]) -> str:
 # from another, failed, or computed on a machine that does not share DATA_ROOT) is built from
 # the table. The result is byte for byte what trades_file_write would write.
 DECIMAL_COLUMNS = {
-    i for i, c in enumerate(TRADE_COLUMNS) if c not in ("run_id", "market", "side", "entry_time", "exit_time")
+    i
+    for i, c in enumerate(TRADE_COLUMNS)
+    if c not in ("run_id", "market", "side", "entry_time", "exit_time", "exit_reason")
 }
 
 
@@ -230,7 +232,7 @@ def _parts_dir(session_id: str) -> Path:
 # _trade_dicts names the columns in this order.
 assert TRADE_COLUMNS[1:] == (
     "market", "side", "entry_time", "entry_price", "entry_size", "exit_time", "exit_price",
-    "exit_size", "realized_pnl", "fee",
+    "exit_size", "realized_pnl", "fee", "exit_reason", "funding",
 )  # fmt: skip
 
 
@@ -249,8 +251,10 @@ def _trade_dicts(rows) -> list[dict]:
             "exit_size": exit_size,
             "realized_pnl": realized_pnl,
             "fee": fee,
+            "exit_reason": exit_reason,
+            "funding": funding,
         }
-        for _run, market, side, entry_time, entry_price, entry_size, exit_time, exit_price, exit_size, realized_pnl, fee in rows
+        for _run, market, side, entry_time, entry_price, entry_size, exit_time, exit_price, exit_size, realized_pnl, fee, exit_reason, funding in rows
     ]
 
 

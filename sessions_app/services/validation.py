@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from bots.markets import default_balance as default_balance_for
 from bots.strategies.base import ParamsError
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Session, SessionType
+from sessions_app.services.accounts import ACCOUNT_FIELDS, account_check, decimal_value, too_precise
 from sessions_app.services.notifications import (
     WebhookHostUnresolved,
     WebhookTargetRefused,
@@ -48,6 +49,7 @@ CONFIG_FIELDS = (
     "range_end",
     "sweep",
     "reuse",
+    *ACCOUNT_FIELDS,
 )
 TEXT_FIELDS = ("name", "notes", "notify_url")
 MAX_SWEEP_RUNS = 1000
@@ -116,6 +118,7 @@ def config_clean(data: Mapping[str, Any]) -> dict[str, Any]:
     config.update(_range_check(data, session_type, config["timeframe"], len(legs), errors))
     config["sweep"] = _sweep_check(data, session_type, strategy, params, errors)
     config["reuse"] = _reuse_check(data, errors)
+    config.update(account_check(data, legs, params, data.get("sweep"), errors))
     if errors:
         raise InvalidInput.from_errors(errors)
     return config
@@ -223,14 +226,14 @@ def _amounts_check(data: Mapping[str, Any], legs: list[Market], errors: Errors) 
         if value is None or value == "":
             amounts[field] = default
             continue
-        number = _decimal(value)
+        number = decimal_value(value)
         if number is None:
             errors[field] = [f"Must be a number (got {value!r})."]
         elif field == "initial_balance" and number <= minimum:
             errors[field] = ["Must be greater than 0."]
         elif number < minimum or number > maximum:
             errors[field] = [f"Must be between {minimum} and {maximum}."]
-        elif -number.normalize().as_tuple().exponent > places:
+        elif too_precise(number, places):
             # What is stored must be what was hashed and answered: no silent rounding.
             errors[field] = [f"At most {places} decimal places (got {value!r})."]
         else:
@@ -360,16 +363,6 @@ def _is_http_url(value: str) -> bool:
     except ValidationError:
         return False
     return True
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
 
 
 def _unix_seconds(value: Any) -> int | None:

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.db import migrations, models
 
-# The seed values of the markets the engine knows (bots.markets.KNOWN_MARKETS when this was
+# The markets the engine knows, with their rules (bots.markets.KNOWN_MARKETS when this was
 # written), copied so the migration stays what it was when the list changes:
 # symbol -> (lot_size, max_leverage, maintenance_margin_pct); all of them perpetuals, funded
 # every 8 hours.

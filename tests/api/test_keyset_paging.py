@@ -143,7 +143,21 @@ def run_with_trades(make_session):
     run = session.runs.get()
     rng = random.Random(5)
     rows = [
-        (run.pk, "XBTUSD", "long", 1_700_000_000 + rng.randint(0, 40) * 60, 100, 1, None, None, None, 0, 0)
+        (
+            run.pk,
+            "XBTUSD",
+            "long",
+            1_700_000_000 + rng.randint(0, 40) * 60,
+            100,
+            1,
+            None,
+            None,
+            None,
+            0,
+            0,
+            "signal",
+            0,
+        )
         for _ in range(150)
     ]
     trades_insert(rows)
@@ -174,7 +188,10 @@ def test_trades_written_and_deleted_during_the_walk_neither_repeat_nor_hide_othe
     def churn(page: int) -> None:
         # A trade at the very start (behind the walk), one at the end (ahead), one seen deleted.
         trades_insert(
-            [(run.pk, "XBTUSD", "short", t, 100, 1, None, None, None, 0, 0) for t in (1, 2_000_000_000)]
+            [
+                (run.pk, "XBTUSD", "short", t, 100, 1, None, None, None, 0, 0, "signal", 0)
+                for t in (1, 2_000_000_000)
+            ]
         )
         Trade.objects.filter(pk=before[page]).delete()
 

@@ -93,6 +93,10 @@ def test_it_describes_the_body_of_a_session_creation_field_by_field(openapi):
         "range_end",
         "sweep",
         "reuse",
+        "leverage",
+        "sizing",
+        "maintenance_margin_pct",
+        "funding",
         "name",
         "notes",
         "notify_url",
@@ -107,8 +111,10 @@ def test_it_describes_the_body_of_a_session_creation_field_by_field(openapi):
     assert fields["sweep"]["type"] == "object" and fields["sweep"]["additionalProperties"]["type"] == "array"
     for field in ("range_start", "range_end"):
         assert fields[field]["type"] == "integer" and fields[field]["nullable"] is True
-    for field in ("initial_balance", "fee_bps", "slippage_bps"):
+    for field in ("initial_balance", "fee_bps", "slippage_bps", "leverage", "maintenance_margin_pct"):
         assert fields[field]["type"] == "number"
+    assert resolve.enum(fields["sizing"]) == ["units", "equity", "notional"]
+    assert fields["funding"]["type"] == "boolean" and fields["funding"]["nullable"] is True
     assert fields["name"]["type"] == "string" and fields["name"]["maxLength"] == 255
 
 
@@ -141,8 +147,11 @@ def test_it_describes_the_session_of_a_creations_answer_field_by_field(openapi, 
         "pid",
     ):
         assert fields[field]["type"] == "integer" and fields[field]["nullable"] is True, field
-    for field in ("total_pnl", "win_rate", "max_drawdown", "sharpe", "fee_bps"):
+    for field in ("total_pnl", "win_rate", "max_drawdown", "fee_bps", "leverage"):
         assert fields[field]["type"] == "number" and not fields[field].get("nullable"), field
+    for field in ("sharpe", "maintenance_margin_pct"):
+        assert fields[field]["type"] == "number" and fields[field]["nullable"] is True, field
+    assert resolve.enum(fields["sizing"]) == ["units", "equity", "notional"]
     for field in ("worker", "error", "created_by", "notes", "notify_url", "cloned_from", "logs_file"):
         assert fields[field]["type"] == "string" and fields[field]["nullable"] is True, field
     assert fields["waiting_for_worker"]["type"] == "boolean"
@@ -262,8 +271,8 @@ def test_the_serializers_shape_what_the_api_answers(operator_api, make_session):
 
 
 def test_metrics_the_engine_leaves_undefined_are_nullable_in_the_schema(openapi):
-    """sharpe under two days, profit_factor without a losing trade: the answers hold null there,
-    and a schema-driven client must accept it."""
+    """sharpe, sortino and calmar under two days, profit_factor without a losing trade: the
+    answers hold null there, and a schema-driven client must accept it."""
     resolve = Resolver(openapi)
     answer = resolve(
         _json_schema(
@@ -275,7 +284,9 @@ def test_metrics_the_engine_leaves_undefined_are_nullable_in_the_schema(openapi)
     run_metrics = resolve(run["properties"]["metrics"])["properties"]
 
     for described in (metrics, run_metrics):
-        for field in ("sharpe", "profit_factor"):
+        for field in ("sharpe", "sortino", "calmar", "profit_factor"):
             assert described[field]["type"] == "number" and described[field]["nullable"] is True, field
-    # The run's and the session's sharpe column holds 0 while the metric is undefined.
-    assert not run["properties"]["sharpe"].get("nullable")
+        for field in ("funding_paid", "liquidations"):
+            assert not described[field].get("nullable"), field
+    # The run's and the session's sharpe column is null too while the metric is undefined.
+    assert run["properties"]["sharpe"]["nullable"] is True

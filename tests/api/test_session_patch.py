@@ -69,7 +69,7 @@ def test_it_refuses_a_config_change_of_a_stopped_session(operator_api, make_sess
     )
 
     assert_refused(response, 409, "strategy_params")
-    assert Session.objects.get(pk=session.pk).strategy_params == {"threshold": 0.5, "position_size": 100}
+    assert Session.objects.get(pk=session.pk).strategy_params == {"threshold": 0.5, "position_size": 1}
 
 
 def test_it_refuses_bad_params_and_keeps_the_session(operator_api, make_session, assert_refused):
@@ -82,7 +82,7 @@ def test_it_refuses_bad_params_and_keeps_the_session(operator_api, make_session,
 
     assert_refused(response, 400, "strategy_params.threshold")
     session.refresh_from_db()
-    assert session.strategy_params == {"threshold": 0.5, "position_size": 100}
+    assert session.strategy_params == {"threshold": 0.5, "position_size": 1}
     assert list(session.runs.values_list("config_hash", flat=True)) == [run_hash]
 
 

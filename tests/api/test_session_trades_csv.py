@@ -27,6 +27,8 @@ HEADER = [
     "exit_size",
     "realized_pnl",
     "fee",
+    "exit_reason",
+    "funding",
 ]
 T0 = 1_735_689_600  # 2025-01-01 00:00 UTC
 
@@ -56,6 +58,8 @@ def _add_trades(run: Run, count: int, *, start: int = T0, pnl: float = 0.5) -> N
                 100.0,
                 pnl * (1 if i % 3 else -1),
                 0.0001,
+                "liquidation" if i == 4 else "signal",
+                0.0000375 * i,
             )
             for i in range(count)
         ]
@@ -84,6 +88,11 @@ def test_a_sweep_exports_every_run_with_its_config_hash(make_session, operator_a
     assert Decimal(rows[0]["entry_price"]) == first.entry_price
     assert Decimal(rows[0]["realized_pnl"]) == first.realized_pnl
     assert Decimal(rows[0]["fee"]) == first.fee
+    assert [r["exit_reason"] for r in rows[:5]] == ["signal"] * 4 + ["liquidation"]
+    assert [Decimal(r["funding"]) for r in rows[:5]] == [
+        Decimal(0),
+        *(Decimal("0.0000375") * i for i in (1, 2, 3, 4)),
+    ]
 
     one = _csv(operator_api.get(f"/api/sessions/{session.pk}/trades?format=csv&run={runs[1].config_hash}"))
     assert len(one) == 6 and {r["config_hash"] for r in one} == {runs[1].config_hash}
@@ -94,7 +103,7 @@ def test_rows_come_in_entry_order_across_batches(make_session, operator_api):
     session = make_session(type="backtest")
     run = session.runs.get()
     rows = [
-        (run.pk, "XBTUSD", "long", T0 + 60 * (i // 3), 1.0, 1.0, None, None, None, 0.0, 0.0)
+        (run.pk, "XBTUSD", "long", T0 + 60 * (i // 3), 1.0, 1.0, None, None, None, 0.0, 0.0, "signal", 0.0)
         for i in range(12_000)
     ]
     trades_insert(rows[::-1])

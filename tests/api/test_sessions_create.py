@@ -62,7 +62,7 @@ def test_it_fills_default_params_and_generates_a_name(operator_api):
     first = operator_api.post("/api/sessions", body, format="json").json()["session"]
     second = operator_api.post("/api/sessions", body, format="json").json()["session"]
 
-    assert first["strategy_params"] == {"threshold": 0.5, "position_size": 100}
+    assert first["strategy_params"] == {"threshold": 0.5, "position_size": 1}
     assert (first["name"], second["name"]) == ("BTC Test #1", "BTC Test #2")
 
 
@@ -71,7 +71,7 @@ def test_it_merges_partial_params_with_the_defaults(operator_api):
 
     session = operator_api.post("/api/sessions", body, format="json").json()["session"]
 
-    assert session["strategy_params"] == {"threshold": 0.2, "position_size": 100}
+    assert session["strategy_params"] == {"threshold": 0.2, "position_size": 1}
 
 
 def test_it_creates_a_backtest_with_its_range_and_execution_settings(operator_api):
@@ -93,7 +93,7 @@ def test_it_creates_a_backtest_with_its_range_and_execution_settings(operator_ap
     assert response.status_code == 201, response.json()
     session = response.json()["session"]
     assert (session["range_start"], session["range_end"]) == (window["range_start"], window["range_end"])
-    assert session["strategy_params"] == {"n1": 5, "n2": 30, "position_size": 1}
+    assert session["strategy_params"] == {"n1": 5, "n2": 30, "position_size": 0.05}
     assert session["timeframe"] == "5m"
     assert (session["initial_balance"], session["fee_bps"], session["slippage_bps"]) == (2500.0, 5.0, 1.5)
     assert session["name"] == "ETH Backtest #1"

@@ -36,7 +36,7 @@ def test_it_lists_sessions_newest_first_in_the_list_envelope(operator_api, make_
     assert isinstance(first["created_at"], int) and abs(first["created_at"] - before) <= 5
     assert first["started_at"] is None and first["stopped_at"] is None
     assert first["trade_count"] == 0 and first["total_pnl"] == 0.0 and first["win_rate"] == 0.0
-    assert first["strategy_params"] == {"threshold": 0.5, "position_size": 100}
+    assert first["strategy_params"] == {"threshold": 0.5, "position_size": 1}
 
 
 def test_it_counts_150_sessions_and_pages_without_overlap(operator_api, make_session):

@@ -37,7 +37,7 @@ def test_it_shows_a_strategy_with_its_param_schema(viewer_api):
     assert strategy["name"] == "Test Bot"
     assert strategy["supported_types"] == ["test", "backtest"]
     assert strategy["supported_markets"] == ["XBTUSD", "ETHUSD", "SOLUSD"]
-    assert strategy["default_params"] == {"threshold": 0.5, "position_size": 100}
+    assert strategy["default_params"] == {"threshold": 0.5, "position_size": 1}
     threshold = strategy["param_schema"]["properties"]["threshold"]
     assert (threshold["type"], threshold["minimum"], threshold["maximum"]) == ("number", 0, 1)
     assert strategy["param_schema"]["properties"]["position_size"]["minimum"] == 1

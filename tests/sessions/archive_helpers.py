@@ -24,7 +24,21 @@ def trade_rows(run: Run, count: int, *, start: int = 1_767_225_600) -> list[tupl
         entry = start + i * 600
         if i == count - 1:
             rows.append(
-                (run.pk, "XBTUSD", "short", entry, 43210.1234567891, 0.0125, None, None, None, 0, 0.00001)
+                (
+                    run.pk,
+                    "XBTUSD",
+                    "short",
+                    entry,
+                    43210.1234567891,
+                    0.0125,
+                    None,
+                    None,
+                    None,
+                    0,
+                    0.00001,
+                    "signal",
+                    0.0,
+                )
             )
         else:
             rows.append(
@@ -40,6 +54,8 @@ def trade_rows(run: Run, count: int, *, start: int = 1_767_225_600) -> list[tupl
                     0.25,
                     0.3125 - i / 7,
                     0.0001234567,
+                    ("signal", "end", "liquidation")[i % 3],
+                    0.0000125 * (i % 2),
                 )
             )
     return rows

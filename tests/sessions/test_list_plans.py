@@ -76,7 +76,7 @@ def _load() -> Run:
     other = Run.objects.create(session=session, config_hash="q" * 12)
     trades_insert(
         [
-            (r.pk, "XBTUSD", "long", 1_700_000_000 + i * 60, 1, 1, None, None, None, 0, 0)
+            (r.pk, "XBTUSD", "long", 1_700_000_000 + i * 60, 1, 1, None, None, None, 0, 0, "signal", 0)
             for r in (run, other)
             for i in range(ROWS)
         ]

@@ -11,8 +11,8 @@ def test_a_new_strategy_drops_the_old_params(make_session):
 
     updated = services.session_update(session=session, data={"strategy": "SmaCross"})
 
-    assert updated.strategy_params == {"n1": 10, "n2": 20, "position_size": 1}
-    assert updated.runs.get().params == {"n1": 10, "n2": 20, "position_size": 1}
+    assert updated.strategy_params == {"n1": 10, "n2": 20, "position_size": 0.05}
+    assert updated.runs.get().params == {"n1": 10, "n2": 20, "position_size": 0.05}
 
 
 def test_making_it_a_backtest_builds_the_sweep_runs(make_session):

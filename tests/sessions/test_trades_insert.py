@@ -35,6 +35,8 @@ def _rows(run_id: int, count: int) -> list[tuple]:
                 float(i + 1) if closed else None,
                 -x / 7,
                 abs(x) / 1000,
+                "liquidation" if i == 7 else ("signal", "end")[i % 2],
+                x / 3,
             )
         )
     return rows

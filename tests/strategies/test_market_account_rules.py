@@ -1,5 +1,5 @@
 """A market row's account rules (lot, maximum leverage, maintenance margin, perpetual, funding
-interval): the seed list's for sim, whole units for imported markets, the exchanges' own
+interval): KNOWN_MARKETS' for sim, whole units for imported markets, the exchanges' own
 metadata after refresh_markets (recorded BitMEX instrument and Binance exchangeInfo answers)."""
 
 from decimal import Decimal

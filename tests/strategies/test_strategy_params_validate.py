@@ -12,7 +12,7 @@ def validate(strategy_id, params):
 
 
 def test_it_fills_the_defaults(db):
-    assert validate("TestBot", None) == {"threshold": 0.5, "position_size": 100}
+    assert validate("TestBot", None) == {"threshold": 0.5, "position_size": 1}
     assert validate("TestBot", {"position_size": 3}) == {"threshold": 0.5, "position_size": 3}
 
 

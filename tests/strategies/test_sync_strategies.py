@@ -30,7 +30,7 @@ def test_it_recreates_a_deleted_strategy(db):
     output = sync()
 
     strategy = Strategy.objects.get(id="SmaCross")
-    assert strategy.default_params == {"n1": 10, "n2": 20, "position_size": 1}
+    assert strategy.default_params == {"n1": 10, "n2": 20, "position_size": 0.05}
     assert strategy.supported_types == ["test", "backtest"]
     assert strategy.param_schema["properties"]["n1"]["minimum"] == 1
     assert "Synced 4 strategies" in output and "SmaCross" in output
@@ -62,7 +62,7 @@ def test_reset_restores_the_class_defaults_and_schema(db):
     sync("--reset")
 
     strategy = Strategy.objects.get(id="TestBot")
-    assert strategy.default_params == {"threshold": 0.5, "position_size": 100}
+    assert strategy.default_params == {"threshold": 0.5, "position_size": 1}
     assert strategy.param_schema["properties"]["threshold"]["maximum"] == 1
 
 
