@@ -11,6 +11,7 @@ from bots import runner as engine
 from bots.candles import Candles, timeframe_seconds
 from bots.strategies.registry import get_strategy
 from sessions_app.models import Run, Session
+from sessions_app.services.runs import engine_config
 from strategies_app.market_data import candles_load
 from strategies_app.models import Market
 
@@ -26,19 +27,9 @@ def market_specs(session: Session) -> list:
 
 
 def run_config(session: Session, run: Run, markets: list) -> engine.RunConfig:
-    return engine.RunConfig(
-        strategy=session.strategy,
-        params=run.params,
-        markets=markets,
-        exchange=session.exchange,
-        timeframe=session.timeframe,
-        range_start=session.range_start,
-        range_end=session.range_end,
-        initial_balance=float(session.initial_balance or 0),
-        fee_bps=float(session.fee_bps),
-        slippage_bps=float(session.slippage_bps),
-        strategy_packages=tuple(settings.STRATEGY_PACKAGES),
-    )
+    """The run's engine config (account included: leverage, sizing, maintenance margin,
+    funding), the one its config hash was computed over (services.runs.engine_config)."""
+    return engine_config(session, run.params, markets)
 
 
 def startup_candles(session: Session) -> int:
