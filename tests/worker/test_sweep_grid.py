@@ -80,10 +80,13 @@ def test_a_sweep_computed_in_grids_gives_each_run_what_it_gives_alone(
         # The table keeps 10 decimal places (MariaDB rounds to them; the ORM reads them so).
         table = list(run.trades.order_by("entry_time", "id").values_list(*TRADE_COLUMNS[1:]))
         assert len(table) == len(expected)
+        reason = TRADE_COLUMNS[1:].index("exit_reason")
         for got, want in zip(table, expected, strict=True):
             assert got[:3] == want[:3] and got[5] == want[5]  # market, side, entry and exit time
-            assert [float(v) for v in got[3:5] + got[6:]] == pytest.approx(
-                [v for v in want[3:5] + want[6:]], rel=1e-12, abs=1e-10
+            assert got[reason] == want[reason]
+            numbers = [i for i in (3, 4, *range(6, len(want))) if i != reason]
+            assert [float(got[i]) for i in numbers] == pytest.approx(
+                [want[i] for i in numbers], rel=1e-12, abs=1e-10
             )
         assert [tuple(t[c] for c in TRADE_COLUMNS[1:]) for t in written[run.config_hash]] == expected
         page = operator_api.get(f"/api/sessions/{session.pk}/runs/{run.config_hash}/trades?limit=3").json()
