@@ -20,6 +20,7 @@ import numpy as np
 
 from bots.fast_account import (
     A_CASH,
+    A_FUNDING,
     A_HALTED,
     ACCT_SIZE,
     B_ENTRY,
@@ -34,8 +35,10 @@ from bots.fast_account import (
     S_MULT,
     SPEC_ROWS,
     TRADE_COLUMNS,
+    far_from,
     fill,
     fund,
+    guard,
     liquidate_check,
 )
 from bots.markets import MarketSpec
@@ -95,6 +98,8 @@ def walk_chunk(c0, c1, s0, n, state, pending, flat, rule_when, rule_mask, rule_t
     hi = np.empty(legs)
     lo = np.empty(legs)
     n_rules = rule_when.shape[0]
+    single = legs == 1
+    level = guard(acct, book, spec)
     for i in range(c0, c1):
         if acct[A_HALTED] != 0.0:
             equity[i - c0] = acct[A_CASH]
@@ -102,8 +107,16 @@ def walk_chunk(c0, c1, s0, n, state, pending, flat, rule_when, rule_mask, rule_t
             continue
         for leg in range(legs):
             prices[leg] = opens[leg, i]
+        due = False
         if has_funding:
+            for leg in range(legs):
+                if frates[leg, i] != 0.0:
+                    due = True
+        if due:
+            paid = acct[A_FUNDING]
             fund(i, frates, prices, acct, book, spec)
+            if acct[A_FUNDING] != paid:
+                level = guard(acct, book, spec)
         if pending >= 0:
             t = times[i]
             for leg in range(legs):
@@ -114,11 +127,14 @@ def walk_chunk(c0, c1, s0, n, state, pending, flat, rule_when, rule_mask, rule_t
                                                   trades, nt, events, ne)  # fmt: skip
             state = pending
             pending = -1
-        for leg in range(legs):
-            hi[leg] = highs[leg, i]
-            lo[leg] = lows[leg, i]
-        trades, nt, events, ne = liquidate_check(times[i], prices, hi, lo, acct, book, spec, conf, trades, nt,
-                                                 events, ne)  # fmt: skip
+            level = guard(acct, book, spec)
+        q = book[B_POS, 0]
+        if not (single and (q == 0.0 or far_from(level, q, lows[0, i], highs[0, i]))):
+            for leg in range(legs):
+                hi[leg] = highs[leg, i]
+                lo[leg] = lows[leg, i]
+            trades, nt, events, ne = liquidate_check(times[i], prices, hi, lo, acct, book, spec, conf, trades, nt,
+                                                     events, ne)  # fmt: skip
         if acct[A_HALTED] != 0.0:
             state = flat
         eq, held = _mark(i, closes, spec, acct[A_CASH], book)

@@ -347,6 +347,27 @@ def _liquidation_price(kind, mult, q, entry, cash, m):
 
 
 @_jit
+def guard(acct, book, spec):
+    """A single leg's liquidation price, to skip the full check on candles that stay well away
+    from it (walk_chunk); NaN (always check) for pairs. Recomputed whenever cash or the
+    position changes. The full check alone decides, so both paths decide alike."""
+    if book.shape[1] != 1 or book[B_POS, 0] == 0.0:
+        return np.nan
+    return _liquidation_price(
+        int(spec[S_KIND, 0]), spec[S_MULT, 0], book[B_POS, 0], book[B_ENTRY, 0], acct[A_CASH], spec[S_MM, 0]
+    )
+
+
+@_jit
+def far_from(guard_price, q, low, high):
+    """True when the candle's adverse extreme stays beyond a margin of the liquidation price
+    (its equity there is surely above the maintenance margin)."""
+    if q > 0.0:
+        return low > guard_price * (1.0 + 1e-9)
+    return guard_price <= 0.0 or high < guard_price * (1.0 - 1e-9)
+
+
+@_jit
 def liquidate_check(time, opens, highs, lows, acct, book, spec, conf, trades, nt, events, ne):
     """Account.check_liquidation over one candle (its opens, highs and lows per leg)."""
     legs = book.shape[1]
