@@ -3,6 +3,7 @@ range_start its strategies need), each run's engine config."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from bots.candles import Candles, timeframe_seconds
 from bots.strategies.registry import get_strategy
 from sessions_app.models import Run, Session
 from sessions_app.services.runs import engine_config
-from strategies_app.market_data import candles_load
+from strategies_app.market_data import candles_load, funding_load
 from strategies_app.models import Market
 
 
@@ -75,6 +76,32 @@ def session_candles(session: Session, markets: list, *, warmup: int | None = Non
         start=candles_start(session, warmup),
         end=session.range_end,
     )
+
+
+def session_funding(session: Session, markets: list, *, warmup: int) -> dict:
+    """The perpetual markets' funding rates over the candles the runs read (sim: computed;
+    others: what `download_candles --funding` archived), per symbol."""
+    start = candles_start(session, warmup)
+    return funding_load(
+        session.exchange,
+        [m.symbol for m in markets],
+        0 if start is None else start,
+        session.range_end if session.range_end is not None else 2**40,
+        specs={m.symbol: m for m in markets},
+    )
+
+
+def funding_fingerprint(fingerprint: str, funding: dict) -> str:
+    """The data fingerprint with the funding rates the runs pay folded in (a run computed
+    before the rates were downloaded is not reused after); unchanged without rates."""
+    digest = hashlib.sha256()
+    for symbol in sorted(funding):
+        rates = funding[symbol]
+        if len(rates):
+            digest.update(symbol.encode() + rates.times.tobytes() + rates.rates.tobytes())
+    if digest.digest() == hashlib.sha256().digest():
+        return fingerprint
+    return hashlib.sha256(f"{fingerprint}:{digest.hexdigest()}".encode()).hexdigest()[: len(fingerprint)]
 
 
 def in_range(session: Session, legs: Candles) -> int:

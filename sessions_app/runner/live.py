@@ -300,6 +300,8 @@ class PaperRunner(LiveRunner):
             resume=self.resume,
             resume_trades=self.resume_trades,
             trade_from=self.trade_from,
+            # The exchange's rates, asked at each funding time (sim's are computed by the engine).
+            funding=None if config.exchange == "sim" else exchange_get(config.exchange),
         )
 
 

@@ -256,6 +256,8 @@ class SessionSink(ABC):
                 _float(t.exit_size),
                 float(t.realized_pnl),
                 float(t.fee),
+                t.exit_reason,
+                float(t.funding),
             )
             for t in trades
         ]

@@ -26,15 +26,19 @@ from django.db import close_old_connections
 from bots import indicators
 from bots import runner as engine
 from bots.archive import check_times
+from bots.exchanges.base import Capability
+from bots.exchanges.registry import exchange_can
 from bots.strategies.registry import get_strategy
 from sessions_app import selectors, services
 from sessions_app.models import Run, Session, Status
 from sessions_app.runner.inputs import (
     candles_start,
+    funding_fingerprint,
     in_range,
     market_specs,
     run_config,
     session_candles,
+    session_funding,
     startup_candles,
     warmup_shortfall,
 )
@@ -58,6 +62,7 @@ class SweepRunner:
         self.session, self.worker = session, worker
         self.markets: list = []
         self.candles: dict | None = None  # loaded once, when some run is left to compute
+        self.funding: dict | None = None  # the perpetuals' rates, with the candles
         self._warmup: int | None = None
 
     def execute(self) -> str | None:
@@ -170,10 +175,12 @@ class SweepRunner:
             start=start,
             end=session.range_end,
         )
+        # A generated exchange's rates are a function of its version, like its candles.
+        funding = {} if exchange_can(session.exchange, Capability.GENERATED) else self._funding()
         if probe.fingerprint is not None:
-            return probe.fingerprint
+            return funding_fingerprint(probe.fingerprint, funding)
         self._candles_load(check=True)
-        return candles_fingerprint(
+        fingerprint = candles_fingerprint(
             exchange=session.exchange,
             timeframe=session.timeframe,
             start=start,
@@ -181,6 +188,13 @@ class SweepRunner:
             candles=self.candles,
             probe=probe,
         )
+        return funding_fingerprint(fingerprint, funding)
+
+    def _funding(self) -> dict:
+        """The funding rates the runs pay, loaded once."""
+        if self.funding is None:
+            self.funding = session_funding(self.session, self.markets, warmup=self.warmup)
+        return self.funding
 
     def _compute(self) -> None:
         """Take the session's next runs and compute them, until none is left or a stop is asked.
@@ -229,7 +243,9 @@ class SweepRunner:
         sink = self.sink
         sink.take_run(run)
         try:
-            result = engine.run_backtest(run_config(self.session, run, self.markets), self.candles, sink)
+            result = engine.run_backtest(
+                run_config(self.session, run, self.markets), self.candles, sink, funding=self._funding()
+            )
         except Exception as exc:  # the strategy's fault: this run fails, the others go on
             sink.fail_run(exc)
             return False
@@ -248,7 +264,9 @@ class SweepRunner:
         lines = [_LogLines() for _ in runs]
         began = time.monotonic()
         try:
-            results = engine.run_grid(configs, self.candles, lines, batch=len(configs))
+            results = engine.run_grid(
+                configs, self.candles, lines, batch=len(configs), funding=self._funding()
+            )
         except Exception as exc:
             sink.log(
                 f"The grid of {len(runs)} runs raised ({type(exc).__name__}: {exc}); computing them one by one"

@@ -57,10 +57,10 @@ def _leverage_check(data: Mapping[str, Any], legs: list[Market], errors: Errors)
     number = decimal_value(value)
     bound, where = _max_leverage(legs)
     if number is None:
-        errors["leverage"] = [f"Must be a number from 1 to {bound:g} (got {value!r})."]
+        errors["leverage"] = [f"Must be a number from 1 to {float(bound):g} (got {value!r})."]
     elif number < 1 or number > bound:
         errors["leverage"] = [
-            f"Must be from 1 to {bound:g}, the maximum leverage of {where} (got {value!r})."
+            f"Must be from 1 to {float(bound):g}, the maximum leverage of {where} (got {value!r})."
         ]
     elif too_precise(number, PLACES):
         errors["leverage"] = [f"At most {PLACES} decimal places (got {value!r})."]

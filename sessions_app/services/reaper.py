@@ -23,8 +23,9 @@ from sessions_app.services.retry import deadlock_retried
 
 log = logging.getLogger(__name__)
 
-# Every type resumes: a live session from its checkpoint, a scraper from now (its archive
-# writes are idempotent), a backtest with its completed runs kept.
+# Every type resumes: a live session from its checkpoint, a scraper from the archive's newest
+# candle (backfilling the gap; its archive writes are idempotent), a backtest with its
+# completed runs kept.
 RESUMABLE_TYPES = (SessionType.TEST, SessionType.SCRAPER, SessionType.BACKTEST)
 # What the reaper reads of a lost session: enough to hand it back or fail it.
 _LOST_FIELDS = ("pk", "worker", "type", "heartbeat_at", "resumes", "resumed_at")
