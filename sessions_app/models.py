@@ -304,6 +304,8 @@ class SessionEvent(models.Model):
         # A worker's warm shutdown handed the session back; a worker took it up again.
         SUSPENDED = "suspended"
         RESUMED = "resumed"
+        # The account was liquidated (prices, equity before and after, the insurance's part).
+        LIQUIDATED = "liquidated"
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_type = models.CharField(max_length=20, choices=EventType.choices)

@@ -25,7 +25,7 @@ from bots.candles import timeframe_seconds
 from bots.strategies.registry import get_strategy
 from sessions_app import selectors, services
 from sessions_app.models import Run, Session, Status
-from sessions_app.outages import DATABASE_DOWN, until_database
+from sessions_app.outages import DATABASE_DOWN, connection_reset, until_database
 from sessions_app.runner.inputs import market_specs, run_config
 from sessions_app.runner.monitor import Monitor
 from sessions_app.runner.sink import HEARTBEAT_SECONDS, SessionSink, progress_forget
@@ -49,6 +49,7 @@ class LiveSink(SessionSink):
         self._checkpoint: dict | None = None
         self._mark = (0, 0)
         self._last_write = time.monotonic()
+        self._thread_seen = threading.local()  # the outages each writing thread has reset after
 
     def _trades_record(self, rows: list[tuple], trades) -> None:
         now = timezone.now()
@@ -84,6 +85,12 @@ class LiveSink(SessionSink):
         if self.disowned or self.run is None:
             return True
         with self._write_lock:
+            # The engine's thread and the monitor's both write, each on its own connection:
+            # after an outage one thread saw, the other's connection is as dead (a first write
+            # failing on it would count as an outage of its own), so it is dropped first.
+            if getattr(self._thread_seen, "outages", 0) != self.outages:
+                connection_reset()
+                self._thread_seen.outages = self.outages
             with self._lock:
                 n_trades, n_events = (
                     (len(self._pending_trades), len(self._pending_events)) if final else self._mark

@@ -77,6 +77,7 @@ class SessionSink(ABC):
         self.metrics: dict[str, Any] = {}
         self.equity: list[list[float]] = []
         self.down_since: float | None = None  # when the current database outage began
+        self.outages = 0  # database outages seen so far
         self._lock = threading.Lock()
         self._last_cache = 0.0
         self._last_beat = self._last_event = 0.0
@@ -145,6 +146,13 @@ class SessionSink(ABC):
     def on_log(self, line: str) -> None:
         self.log(line)
 
+    def on_event(self, event_type: str, data: dict) -> None:
+        """The engine's account events (liquidated; info: an order reduced or not placed, out
+        of money) in the session's story, naming the run."""
+        if self.frozen:
+            return
+        self.event(event_type, {**data, "run": self.run.config_hash if self.run is not None else None})
+
     def on_metrics(self, metrics: dict) -> None:
         if self.frozen:
             return
@@ -186,6 +194,7 @@ class SessionSink(ABC):
         outages.database_down_noted()
         outages.connection_reset()
         if self.down_since is None:
+            self.outages += 1
             self.down_since = time.monotonic()
             self.log(f"Database unreachable ({type(exc).__name__}: {exc}); trades and events wait in memory")
             log.warning("Session %s: database unreachable, buffering (%s)", self.session.pk, exc)

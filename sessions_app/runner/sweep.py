@@ -281,6 +281,8 @@ class SweepRunner:
             sink.take_run(run)
             for line in told.logs:
                 sink.on_log(line)
+            for event_type, data in told.events:
+                sink.on_event(event_type, data)
             sink.on_trades(result.trades)
             sink.on_equity(result.equity)
             sink.on_progress(result.candles, result.candles)
@@ -328,14 +330,18 @@ class SweepRunner:
 
 
 class _LogLines(engine.NullSink):
-    """A grid run's sink: keeps its log lines (for the session's log, in the run's turn);
-    its trades, curve and metrics come with its Result."""
+    """A grid run's sink: keeps its log lines and account events (for the session's log and
+    story, in the run's turn); its trades, curve and metrics come with its Result."""
 
     def __init__(self):
         self.logs: list[str] = []
+        self.events: list[tuple[str, dict]] = []
 
     def on_log(self, line: str) -> None:
         self.logs.append(line)
+
+    def on_event(self, event_type: str, data: dict) -> None:
+        self.events.append((event_type, data))
 
 
 def _iso(ts: int | None) -> str:

@@ -51,16 +51,23 @@ def test_a_run_whose_strategy_raises_inside_a_grid_fails_alone(celery_worker, op
     assert "The grid of 4 runs raised (RuntimeError: broken indicators); computing them one by one" in log
 
 
-def test_trades_the_database_cannot_keep_fail_the_run_before_any_is_written(
-    celery_worker, operator_api, settings
-):
-    """Before, such trades were written (SQLite keeps any REAL) and the session's detail page
-    and trades API then answered 500 reading them back (decimal.InvalidOperation)."""
+def test_a_strategy_sizing_itself_past_its_margin_has_its_orders_cut(celery_worker, operator_api, settings):
+    """Before the margin account, 1e300 contracts were written (SQLite keeps any REAL) and the
+    session's pages answered 500 reading them back. Now each order is cut to what the margin
+    available buys (10,000 USD at 1x), the run completes and every page reads it."""
     session = _ended(operator_api, settings, "OversizedBot")
 
-    assert session.status == "failed"
-    assert "entry_size is 1e+300, which the trades table cannot store" in session.error
-    assert not session.runs.get().trades.exists()
+    assert session.status == "completed", session.error
+    run = session.runs.get()
+    trades = list(run.trades.all())
+    values = [float(t.entry_size) * float(t.entry_price) for t in trades]
+    # The first at the balance, the others at the equity of their time (a day's PnL away).
+    assert trades and 9_000 < values[0] <= 10_000 and all(v <= 12_000 for v in values)
+    assert run.metrics["orders_reduced"] > 0
+    reduced = SessionEvent.objects.filter(
+        session=session, event_type="info", event_data__message__startswith="order reduced"
+    )
+    assert reduced.exists()
     assert operator_api.get(f"/api/sessions/{session.id}/trades").status_code == 200
     csv = operator_api.get(f"/api/sessions/{session.id}/trades?format=csv")
-    assert csv.status_code == 200 and len(b"".join(csv.streaming_content).splitlines()) == 1
+    assert csv.status_code == 200 and len(b"".join(csv.streaming_content).splitlines()) == len(trades) + 1
