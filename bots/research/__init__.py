@@ -1,1 +1,1 @@
-"""Research: optimization studies and their overfitting statistics (SPEC §20)."""
+"""Research: optimization studies and their overfitting statistics."""

@@ -1,4 +1,4 @@
-"""Overfitting statistics of an optimization study (SPEC §20), pure functions on numpy arrays.
+"""Overfitting statistics of an optimization study, pure functions on numpy arrays.
 
 - deflated_sharpe: the Deflated Sharpe Ratio of the best trial (Bailey and Lopez de Prado, 2014).
 - pbo: the Probability of Backtest Overfitting by combinatorially symmetric cross-validation

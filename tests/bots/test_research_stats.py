@@ -71,7 +71,7 @@ def _trial_returns(seed: int, trials: int = 40, days: int = 365) -> np.ndarray:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_equals_skfolio_on_the_same_inputs(seed):
-    # skfolio.measures.deflated_sharpe_ratio (1.12.2) is fed what SPEC §20 feeds ours: the best
+    # skfolio.measures.deflated_sharpe_ratio (1.12.2) is fed what docs/research.md says ours is fed: the best
     # trial's daily returns and every trial's daily Sharpe. Its conventions, which ours share:
     # per-period Sharpe mean / std with ddof 1, biased (population) skew and non-excess kurtosis,
     # V[SR_n] the ddof-1 variance of the trial Sharpes, T the number of returns, nothing
